@@ -1,0 +1,252 @@
+//! The one error type of `tidemark-core`.
+
+use std::fmt;
+
+/// Result alias used throughout `tidemark-core`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while reading or writing a Tidemark (Delta Lake) table.
+///
+/// Each variant names what failed and, where one exists, the way out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A call to the object store failed.
+    #[error("object store error while {context}: {source}")]
+    ObjectStore {
+        /// What Tidemark was doing.
+        context: String,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+
+    /// Reading or writing a Parquet file failed.
+    #[error("parquet error while {context}: {source}")]
+    Parquet {
+        /// What Tidemark was doing.
+        context: String,
+        /// The parquet crate's error.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+
+    /// An Arrow compute or conversion step failed.
+    #[error("arrow error while {context}: {source}")]
+    Arrow {
+        /// What Tidemark was doing.
+        context: String,
+        /// The arrow crate's error.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+
+    /// A table location could not be understood.
+    #[error("invalid table location '{uri}': {reason}")]
+    InvalidUri {
+        /// The location as given.
+        uri: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// No Delta log exists at the location.
+    #[error(
+        "no Delta table at '{location}': '_delta_log/' holds no commit or checkpoint; check the path, or create the table first"
+    )]
+    TableNotFound {
+        /// The table location.
+        location: String,
+    },
+
+    /// A requested version is not in the table (never written, or cleaned up).
+    #[error("version {requested} of the table is not available: {reason}")]
+    VersionNotFound {
+        /// The version asked for.
+        requested: u64,
+        /// Which versions exist and why this one cannot be read.
+        reason: String,
+    },
+
+    /// A requested timestamp lies before the first readable commit.
+    #[error(
+        "no version of the table exists at or before {requested}: the earliest readable commit (version {earliest_version}) was made at {earliest}"
+    )]
+    TimestampBeforeFirstCommit {
+        /// The instant asked for (RFC 3339).
+        requested: String,
+        /// The earliest readable commit's timestamp (RFC 3339).
+        earliest: String,
+        /// The earliest readable version.
+        earliest_version: u64,
+    },
+
+    /// The commit files of the log skip one or more versions.
+    #[error(
+        "the Delta log is broken: commit version {missing} is missing between {before} and {after}; the table cannot be read past version {before}"
+    )]
+    VersionGap {
+        /// The first missing version.
+        missing: u64,
+        /// The last version present before the gap.
+        before: u64,
+        /// The first version present after the gap.
+        after: u64,
+    },
+
+    /// A log file could not be parsed or breaks the protocol.
+    #[error("invalid Delta log file '{path}': {reason}")]
+    InvalidLog {
+        /// The log file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The snapshot has no `protocol` or no `metaData` action.
+    #[error(
+        "the Delta log has no {action} action up to version {version}; the table is corrupt or was not written by a Delta writer"
+    )]
+    MissingAction {
+        /// `protocol` or `metaData`.
+        action: &'static str,
+        /// The version being loaded.
+        version: u64,
+    },
+
+    /// The table needs a protocol feature that Tidemark does not implement.
+    #[error("{0}")]
+    Unsupported(UnsupportedFeature),
+
+    /// The table's schema could not be parsed or converted.
+    #[error("invalid table schema: {0}")]
+    Schema(String),
+
+    /// A deletion vector could not be loaded or decoded.
+    #[error("invalid deletion vector{}: {reason}", path.as_deref().map(|p| format!(" for '{p}'")).unwrap_or_default())]
+    DeletionVector {
+        /// The data file the vector belongs to, when known.
+        path: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A partition value could not be parsed as its column's type.
+    #[error("invalid partition value {value:?} for column '{column}' of type {data_type}: {reason}")]
+    PartitionValue {
+        /// Partition column name.
+        column: String,
+        /// The serialized value.
+        value: String,
+        /// The column's type.
+        data_type: String,
+        /// What failed.
+        reason: String,
+    },
+
+    /// A data file does not match what the log says about it.
+    #[error("data file '{path}' does not match the table: {reason}")]
+    DataFile {
+        /// The data file.
+        path: String,
+        /// What does not match.
+        reason: String,
+    },
+
+    /// A caller passed an argument that cannot be used.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// Which unsupported part of the protocol a table needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnsupportedFeature {
+    /// A reader (or writer) table feature Tidemark does not implement.
+    TableFeature {
+        /// The feature's name as written in the protocol action.
+        name: String,
+        /// `read` or `write`.
+        operation: &'static str,
+    },
+    /// A protocol version above what Tidemark implements.
+    ProtocolVersion {
+        /// `reader` or `writer`.
+        kind: &'static str,
+        /// The version the table needs.
+        required: i32,
+        /// The highest version Tidemark implements.
+        supported: i32,
+    },
+}
+
+impl fmt::Display for UnsupportedFeature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TableFeature { name, operation } => write!(
+                f,
+                "the table requires the table feature '{name}', which Tidemark does not support for {operation}s; use a Delta implementation that supports '{name}'"
+            ),
+            Self::ProtocolVersion {
+                kind,
+                required,
+                supported,
+            } => write!(
+                f,
+                "the table requires {kind} protocol version {required}, but Tidemark supports up to {supported}"
+            ),
+        }
+    }
+}
+
+impl Error {
+    /// Wraps an object store error with what Tidemark was doing.
+    pub fn store(context: impl Into<String>, source: object_store::Error) -> Self {
+        Self::ObjectStore {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Wraps a Parquet error with what Tidemark was doing.
+    pub fn parquet(context: impl Into<String>, source: parquet::errors::ParquetError) -> Self {
+        Self::Parquet {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Wraps an Arrow error with what Tidemark was doing.
+    pub fn arrow(context: impl Into<String>, source: arrow::error::ArrowError) -> Self {
+        Self::Arrow {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// An invalid log file.
+    pub fn invalid_log(path: impl fmt::Display, reason: impl Into<String>) -> Self {
+        Self::InvalidLog {
+            path: path.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A deletion vector error, without a known data file.
+    pub fn deletion_vector(reason: impl Into<String>) -> Self {
+        Self::DeletionVector {
+            path: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// True when the error means an object was not found.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::ObjectStore {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }
+        )
+    }
+}

@@ -1,0 +1,1 @@
+//! DataFusion integration for Tidemark tables.
