@@ -1,1 +1,184 @@
-fn main() {}
+//! `tidemark`: the command-line tool for Tidemark tables, a thin layer over `tidemark-core`.
+
+mod commands;
+mod error;
+mod input;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::{DocFormat, RowFormat};
+
+/// Tidemark: versioned datasets on the Delta Lake format.
+#[derive(Debug, Parser)]
+#[command(name = "tidemark", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which version of the table a command reads.
+#[derive(Debug, clap::Args)]
+#[group(multiple = false)]
+struct VersionArgs {
+    /// Read this version.
+    #[arg(long)]
+    version: Option<u64>,
+    /// Read the newest version committed at or before this instant (RFC 3339).
+    #[arg(long)]
+    timestamp: Option<String>,
+}
+
+/// Provenance recorded with a commit.
+#[derive(Debug, clap::Args)]
+struct CommitArgs {
+    /// A commit message.
+    #[arg(long)]
+    message: Option<String>,
+    /// The commit's author.
+    #[arg(long)]
+    author: Option<String>,
+    /// A key=value pair recorded with the commit (repeatable).
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    meta: Vec<String>,
+}
+
+/// Options of a table being created.
+#[derive(Debug, clap::Args)]
+struct TableArgs {
+    /// A table property key=value (repeatable), used when the table is created.
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    properties: Vec<String>,
+    /// A name for a new table.
+    #[arg(long)]
+    name: Option<String>,
+    /// A description for a new table.
+    #[arg(long)]
+    description: Option<String>,
+    /// Create the table without in-commit timestamps, for writers that do not know the feature.
+    #[arg(long)]
+    no_in_commit_timestamps: bool,
+}
+
+/// How a write treats existing rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Add rows.
+    Append,
+    /// Replace all rows (or those matching --replace-where).
+    Overwrite,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print (or write) the rows of a version of a table.
+    Scan {
+        /// Table location: a path or a URI (file://, s3://, gs://, az://).
+        table: String,
+        #[command(flatten)]
+        at: VersionArgs,
+        /// Only these columns, comma-separated, in this order.
+        #[arg(long, value_delimiter = ',')]
+        columns: Option<Vec<String>>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+        format: RowFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<String>,
+        /// Print at most this many rows.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// List the commits of a table, newest first.
+    History {
+        /// Table location.
+        table: String,
+        /// Show at most this many commits.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
+        format: DocFormat,
+    },
+    /// Create an empty table (version 0) with a schema.
+    Create {
+        /// Table location.
+        table: String,
+        /// The schema: a JSON file in the Delta schema format, or a Parquet file whose schema is taken.
+        #[arg(long)]
+        schema: String,
+        /// Partition columns, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        partition_by: Vec<String>,
+        #[command(flatten)]
+        table_args: TableArgs,
+    },
+    /// Write Parquet, CSV or newline-delimited JSON files to a table as one new version.
+    Write {
+        /// Table location (created by the write if it does not exist).
+        table: String,
+        /// Input files: .parquet, .csv, .json or .ndjson.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        /// Append to the table, or overwrite it.
+        #[arg(long, value_enum, default_value_t = Mode::Append)]
+        mode: Mode,
+        /// Overwrite only the partitions matching this predicate over partition columns.
+        #[arg(long)]
+        replace_where: Option<String>,
+        /// Partition columns, comma-separated (when the write creates the table).
+        #[arg(long, value_delimiter = ',')]
+        partition_by: Option<Vec<String>>,
+        #[command(flatten)]
+        commit: CommitArgs,
+        /// Idempotent writes: the application id. A write whose --app-id already committed
+        /// --app-version (or a later one) is skipped.
+        #[arg(long, requires = "app_version")]
+        app_id: Option<String>,
+        /// Idempotent writes: the application's version of this write.
+        #[arg(long, requires = "app_id")]
+        app_version: Option<i64>,
+        #[command(flatten)]
+        table_args: TableArgs,
+    },
+    /// Write a checkpoint of the latest version.
+    Checkpoint {
+        /// Table location.
+        table: String,
+    },
+    /// Describe a version of a table: schema, partitioning, protocol, size, properties.
+    Describe {
+        /// Table location.
+        table: String,
+        #[command(flatten)]
+        at: VersionArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
+        format: DocFormat,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -61,7 +61,9 @@ pub struct Metadata {
     /// Data file format.
     #[serde(default)]
     pub format: Format,
-    /// The table schema, as a JSON string in the protocol's schema format.
+    /// The table schema, as a JSON string in the protocol's schema format (empty when a
+    /// writer left it out, as Delta Live Tables does for a table's first version).
+    #[serde(default)]
     pub schema_string: String,
     /// Names of partition columns, in order.
     #[serde(default)]
@@ -95,10 +97,7 @@ impl DeletionVectorDescriptor {
     /// The identity of the vector used to reconcile `add` and `remove` actions.
     pub fn unique_id(&self) -> String {
         match self.offset {
-            Some(offset) => format!(
-                "{}{}@{}",
-                self.storage_type, self.path_or_inline_dv, offset
-            ),
+            Some(offset) => format!("{}{}@{}", self.storage_type, self.path_or_inline_dv, offset),
             None => format!("{}{}", self.storage_type, self.path_or_inline_dv),
         }
     }
@@ -391,7 +390,8 @@ impl Action {
             Action::CheckpointMetadata(a) => ("checkpointMetadata", serde_json::to_value(a)),
             Action::Sidecar(a) => ("sidecar", serde_json::to_value(a)),
         };
-        let value = value.map_err(|e| Error::InvalidArgument(format!("cannot serialize {key}: {e}")))?;
+        let value =
+            value.map_err(|e| Error::InvalidArgument(format!("cannot serialize {key}: {e}")))?;
         let mut line = serde_json::Map::with_capacity(1);
         line.insert(key.to_string(), value);
         serde_json::to_string(&line)
@@ -417,7 +417,10 @@ pub fn parse_commit(bytes: &[u8], path: &str) -> Result<Vec<Action>> {
             continue;
         }
         let parsed: ActionLine = serde_json::from_slice(line).map_err(|e| {
-            Error::invalid_log(path, format!("line {} is not a valid action: {e}", number + 1))
+            Error::invalid_log(
+                path,
+                format!("line {} is not a valid action: {e}", number + 1),
+            )
         })?;
         if let Some(action) = parsed.into_action() {
             actions.push(action);
@@ -431,7 +434,9 @@ fn default_true() -> bool {
 }
 
 /// Accepts a JSON object whose values may be null (dropping those) or a JSON null.
-fn null_tolerant_map<'de, D>(deserializer: D) -> std::result::Result<HashMap<String, String>, D::Error>
+fn null_tolerant_map<'de, D>(
+    deserializer: D,
+) -> std::result::Result<HashMap<String, String>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
@@ -462,15 +467,21 @@ mod tests {
 "#;
         let actions = parse_commit(text.as_bytes(), "t").unwrap();
         assert_eq!(actions.len(), 10);
-        let Action::Metadata(m) = &actions[1] else { panic!() };
+        let Action::Metadata(m) = &actions[1] else {
+            panic!()
+        };
         assert_eq!(m.configuration.len(), 1);
-        let Action::Add(add) = &actions[2] else { panic!() };
+        let Action::Add(add) = &actions[2] else {
+            panic!()
+        };
         assert_eq!(add.partition_values.get("p"), Some(&None));
         assert_eq!(
             add.file_key().dv_id.as_deref(),
             Some("uab^-aqEH.-t@S}K{vb[*k^@4")
         );
-        let Action::CommitInfo(ci) = &actions[4] else { panic!() };
+        let Action::CommitInfo(ci) = &actions[4] else {
+            panic!()
+        };
         assert_eq!(ci.in_commit_timestamp(), Some(9));
         assert_eq!(ci.operation(), Some("WRITE"));
     }
@@ -479,7 +490,10 @@ mod tests {
     fn invalid_line_names_file_and_line() {
         let err = parse_commit(b"{\"add\":{}}\n{oops", "00000.json").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("00000.json") && text.contains("line 1"), "{text}");
+        assert!(
+            text.contains("00000.json") && text.contains("line 1"),
+            "{text}"
+        );
         let err = parse_commit(b"{\"commitInfo\":{}}\n{oops", "00000.json").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
     }

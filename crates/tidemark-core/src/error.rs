@@ -132,7 +132,9 @@ pub enum Error {
     },
 
     /// A partition value could not be parsed as its column's type.
-    #[error("invalid partition value {value:?} for column '{column}' of type {data_type}: {reason}")]
+    #[error(
+        "invalid partition value {value:?} for column '{column}' of type {data_type}: {reason}"
+    )]
     PartitionValue {
         /// Partition column name.
         column: String,
@@ -156,6 +158,47 @@ pub enum Error {
     /// A caller passed an argument that cannot be used.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// Data to be written does not fit the table's schema.
+    #[error("the data does not match the table's schema: {0}")]
+    SchemaMismatch(String),
+
+    /// A table was to be created where one exists already.
+    #[error(
+        "a Delta table already exists at '{location}' (version {version}); write to it, or choose another location"
+    )]
+    TableAlreadyExists {
+        /// The table location.
+        location: String,
+        /// Its latest version.
+        version: u64,
+    },
+
+    /// Another writer committed a change that conflicts with this transaction.
+    #[error(
+        "commit conflict: version {winning_version}, committed by another writer after this transaction read version {read_version}, {reason}; nothing was committed: read the table again and retry"
+    )]
+    CommitConflict {
+        /// The version this transaction read.
+        read_version: u64,
+        /// The conflicting version another writer committed.
+        winning_version: u64,
+        /// What conflicts.
+        reason: String,
+    },
+
+    /// The commit lost the race for a version too many times in a row.
+    #[error(
+        "gave up committing after {attempts} attempts: other writers took every version from {first_attempted} to {last_attempted}; nothing was committed: retry later"
+    )]
+    TooManyCommitAttempts {
+        /// How many versions were tried.
+        attempts: usize,
+        /// The first version tried.
+        first_attempted: u64,
+        /// The last version tried.
+        last_attempted: u64,
+    },
 }
 
 /// Which unsupported part of the protocol a table needs.

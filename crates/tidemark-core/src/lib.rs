@@ -8,20 +8,29 @@
 
 pub mod actions;
 pub mod checkpoint_read;
+pub mod checkpoint_write;
+pub mod commit;
+pub mod data_writer;
 pub mod deletion_vector;
 pub mod error;
 pub mod features;
 pub mod history;
 pub mod log_segment;
+pub mod parquet_reader;
 pub mod partition;
+pub mod predicate;
 pub mod replay;
+pub mod restore;
 pub mod scan;
 pub mod schema;
 pub mod snapshot;
 pub mod stats;
+pub mod stats_collector;
 pub mod storage;
 pub mod table;
 pub mod time_travel;
+pub mod vacuum;
+pub mod write;
 
 pub use error::{Error, Result};
 pub use storage::TableLocation;

@@ -114,9 +114,11 @@ impl TableLocation {
         {
             return self.resolve_absolute(log_path, &url);
         }
-        let decoded = percent_decode(log_path).map_err(|reason| Error::InvalidArgument(format!(
-            "data file path '{log_path}' in the log is not valid percent-encoding: {reason}"
-        )))?;
+        let decoded = percent_decode(log_path).map_err(|reason| {
+            Error::InvalidArgument(format!(
+                "data file path '{log_path}' in the log is not valid percent-encoding: {reason}"
+            ))
+        })?;
         let mut path = self.root.clone();
         for part in decoded.split('/').filter(|p| !p.is_empty()) {
             if part == ".." || part == "." {
@@ -124,17 +126,26 @@ impl TableLocation {
                     "path '{log_path}' in the log leaves the table root; refusing to read it"
                 )));
             }
+            // The decoded segment is the object's name verbatim: `PathPart::parse` checks it
+            // without percent-encoding it again (a Spark partition directory is literally
+            // named `letter=%2F`, and so is its object key on S3).
+            let part = object_store::path::PathPart::parse(part).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "path '{log_path}' in the log has an invalid segment: {e}"
+                ))
+            })?;
             path = path.join(part);
         }
         Ok(path)
     }
 
     fn resolve_absolute(&self, log_path: &str, url: &Url) -> Result<Path> {
-        let same_store = url.scheme() == self.url.scheme()
-            && url.host_str() == self.url.host_str();
-        let full = Path::from_url_path(url.path()).map_err(|e| Error::InvalidArgument(format!(
-            "absolute path '{log_path}' in the log is invalid: {e}"
-        )))?;
+        let same_store = url.scheme() == self.url.scheme() && url.host_str() == self.url.host_str();
+        let full = Path::from_url_path(url.path()).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "absolute path '{log_path}' in the log is invalid: {e}"
+            ))
+        })?;
         let inside = same_store && full.prefix_match(&self.root).is_some();
         if inside {
             Ok(full)
@@ -264,7 +275,10 @@ mod tests {
     fn resolve_accepts_absolute_inside_root_only() {
         let location = TableLocation::parse("/data/t").unwrap();
         assert_eq!(
-            location.resolve("file:///data/t/x.parquet").unwrap().as_ref(),
+            location
+                .resolve("file:///data/t/x.parquet")
+                .unwrap()
+                .as_ref(),
             "data/t/x.parquet"
         );
         assert!(location.resolve("file:///data/other/x.parquet").is_err());
@@ -273,6 +287,9 @@ mod tests {
     #[test]
     fn unknown_scheme_is_refused_with_the_way_out() {
         let err = TableLocation::parse("ftp://host/t").unwrap_err();
-        assert!(err.to_string().contains("unsupported scheme 'ftp'"), "{err}");
+        assert!(
+            err.to_string().contains("unsupported scheme 'ftp'"),
+            "{err}"
+        );
     }
 }

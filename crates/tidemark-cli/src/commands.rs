@@ -1,0 +1,401 @@
+//! The CLI's commands, each a thin call into `tidemark-core`.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+use tidemark_core::commit::CommitMetadata;
+use tidemark_core::scan::ScanBuilder;
+use tidemark_core::schema::StructType;
+use tidemark_core::snapshot::Snapshot;
+use tidemark_core::table::{Table, VersionSpec};
+use tidemark_core::write::{TableOptions, WriteBuilder, WriteMode, create_table};
+
+use crate::error::{CliError, CliResult};
+use crate::input::open_inputs;
+use crate::output::{DocFormat, open_output, write_rows};
+use crate::progress::Progress;
+use crate::{Command, CommitArgs, Mode, TableArgs, VersionArgs};
+
+pub(crate) async fn run(command: Command) -> CliResult<()> {
+    match command {
+        Command::Scan {
+            table,
+            at,
+            columns,
+            format,
+            output,
+            limit,
+        } => {
+            let snapshot = open_snapshot(&table, &at).await?;
+            let mut builder = ScanBuilder::new(snapshot);
+            if let Some(columns) = columns {
+                builder = builder.with_columns(columns)?;
+            }
+            let scan = builder.build()?;
+            let mut batches = Vec::new();
+            let mut rows = 0usize;
+            let mut stream = scan.execute();
+            while let Some(batch) = stream.try_next().await? {
+                let remaining = limit.map_or(usize::MAX, |l| l - rows);
+                if remaining == 0 {
+                    break;
+                }
+                let batch = if batch.num_rows() > remaining {
+                    batch.slice(0, remaining)
+                } else {
+                    batch
+                };
+                rows += batch.num_rows();
+                batches.push(batch);
+            }
+            write_rows(format, scan.schema(), &batches, output.as_deref())
+        }
+        Command::History {
+            table,
+            limit,
+            format,
+        } => history(&table, limit, format).await,
+        Command::Create {
+            table,
+            schema,
+            partition_by,
+            table_args,
+        } => create(&table, &schema, partition_by, &table_args).await,
+        Command::Write {
+            table,
+            inputs,
+            mode,
+            replace_where,
+            partition_by,
+            commit,
+            app_id,
+            app_version,
+            table_args,
+        } => {
+            let request = WriteRequest {
+                table,
+                inputs,
+                mode,
+                replace_where,
+                partition_by,
+                commit,
+                app: app_id.zip(app_version),
+                table_args,
+            };
+            write(request).await
+        }
+        Command::Checkpoint { table } => {
+            let snapshot = Table::open(&table)?.snapshot(VersionSpec::Latest).await?;
+            let summary = tidemark_core::checkpoint_write::write_checkpoint(&snapshot).await?;
+            println!(
+                "checkpoint at version {} ({} actions, {} files, {} bytes)",
+                summary.version, summary.actions, summary.add_files, summary.size_in_bytes
+            );
+            Ok(())
+        }
+        Command::Describe { table, at, format } => {
+            let snapshot = open_snapshot(&table, &at).await?;
+            describe(&snapshot, format)
+        }
+    }
+}
+
+async fn open_snapshot(uri: &str, at: &VersionArgs) -> CliResult<Snapshot> {
+    let spec = match (&at.version, &at.timestamp) {
+        (Some(v), _) => VersionSpec::Version(*v),
+        (None, Some(t)) => VersionSpec::Timestamp(tidemark_core::time_travel::parse_instant(t)?),
+        (None, None) => VersionSpec::Latest,
+    };
+    Ok(Table::open(uri)?.snapshot(spec).await?)
+}
+
+fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |t| t.to_rfc3339())
+}
+
+fn write_doc(format: DocFormat, text: String, json: Value) -> CliResult<()> {
+    let mut out = open_output(None)?;
+    let body = match format {
+        DocFormat::Table => text,
+        DocFormat::Json => serde_json::to_string_pretty(&json).map_err(|e| CliError::Encode {
+            format: "json",
+            reason: e.to_string(),
+        })?,
+    };
+    writeln!(out, "{body}")
+        .and_then(|()| out.flush())
+        .map_err(|source| CliError::Output {
+            target: "standard output".into(),
+            source,
+        })
+}
+
+async fn history(uri: &str, limit: Option<usize>, format: DocFormat) -> CliResult<()> {
+    let entries = Table::open(uri)?.history(limit).await?;
+    let mut text = format!(
+        "{:>8}  {:<25}  {:<22}  {:>6}  {:>7}\n",
+        "version", "timestamp", "operation", "adds", "removes"
+    );
+    let mut docs = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let operation = entry.commit_info.operation().unwrap_or("-");
+        text.push_str(&format!(
+            "{:>8}  {:<25}  {:<22}  {:>6}  {:>7}\n",
+            entry.version,
+            rfc3339(entry.timestamp_ms),
+            operation,
+            entry.actions.adds,
+            entry.actions.removes
+        ));
+        docs.push(json!({
+            "version": entry.version,
+            "timestamp": rfc3339(entry.timestamp_ms),
+            "operation": operation,
+            "adds": entry.actions.adds,
+            "removes": entry.actions.removes,
+            "metadataChanged": entry.actions.metadata,
+            "protocolChanged": entry.actions.protocol,
+            "commitInfo": Value::Object(entry.commit_info.0.clone()),
+        }));
+    }
+    write_doc(format, text.trim_end().to_string(), Value::Array(docs))
+}
+
+fn describe(snapshot: &Snapshot, format: DocFormat) -> CliResult<()> {
+    let metadata = snapshot.metadata();
+    let protocol = snapshot.protocol();
+    let files = snapshot.num_files();
+    let bytes: i64 = snapshot.files().map(|f| f.size).sum();
+    let rows: Option<i64> = snapshot
+        .files()
+        .map(tidemark_core::stats::live_rows)
+        .sum::<Option<i64>>();
+    let schema = snapshot.schema();
+    let mut properties: Vec<(&String, &String)> = metadata.configuration.iter().collect();
+    properties.sort();
+    let features: Vec<String> = protocol
+        .reader_features
+        .iter()
+        .chain(protocol.writer_features.iter())
+        .flatten()
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    let mut text = String::new();
+    text.push_str(&format!("version:      {}\n", snapshot.version()));
+    text.push_str(&format!(
+        "timestamp:    {}\n",
+        rfc3339(snapshot.timestamp_ms())
+    ));
+    if let Some(name) = &metadata.name {
+        text.push_str(&format!("name:         {name}\n"));
+    }
+    if let Some(description) = &metadata.description {
+        text.push_str(&format!("description:  {description}\n"));
+    }
+    text.push_str(&format!("id:           {}\n", metadata.id));
+    text.push_str(&format!(
+        "protocol:     reader {} / writer {}{}\n",
+        protocol.min_reader_version,
+        protocol.min_writer_version,
+        if features.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", features.join(", "))
+        }
+    ));
+    text.push_str(&format!(
+        "partitioned:  {}\n",
+        if metadata.partition_columns.is_empty() {
+            "no".to_string()
+        } else {
+            metadata.partition_columns.join(", ")
+        }
+    ));
+    text.push_str(&format!("files:        {files}\n"));
+    text.push_str(&format!(
+        "rows:         {}\n",
+        rows.map_or("unknown (files without statistics)".to_string(), |r| r
+            .to_string())
+    ));
+    text.push_str(&format!("bytes:        {bytes}\n"));
+    text.push_str("schema:\n");
+    for field in &schema.fields {
+        text.push_str(&format!(
+            "  {} {}{}\n",
+            field.name,
+            serde_json::to_string(&field.data_type)
+                .unwrap_or_default()
+                .trim_matches('"'),
+            if field.nullable { "" } else { " not null" }
+        ));
+    }
+    if !properties.is_empty() {
+        text.push_str("properties:\n");
+        for (k, v) in &properties {
+            text.push_str(&format!("  {k} = {v}\n"));
+        }
+    }
+    let json = json!({
+        "version": snapshot.version(),
+        "timestamp": rfc3339(snapshot.timestamp_ms()),
+        "id": metadata.id,
+        "name": metadata.name,
+        "description": metadata.description,
+        "protocol": protocol,
+        "partitionColumns": metadata.partition_columns,
+        "numFiles": files,
+        "numRows": rows,
+        "numBytes": bytes,
+        "schema": serde_json::from_str::<Value>(&metadata.schema_string).unwrap_or(Value::Null),
+        "properties": metadata.configuration,
+    });
+    write_doc(format, text.trim_end().to_string(), json)
+}
+
+fn key_values(
+    pairs: &[String],
+    what: &str,
+) -> CliResult<std::collections::BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| {
+                    CliError::Usage(format!("--{what} '{pair}' is not of the form KEY=VALUE"))
+                })
+        })
+        .collect()
+}
+
+fn table_options(partition_by: Vec<String>, args: &TableArgs) -> CliResult<TableOptions> {
+    Ok(TableOptions {
+        partition_columns: partition_by,
+        properties: key_values(&args.properties, "property")?,
+        name: args.name.clone(),
+        description: args.description.clone(),
+        in_commit_timestamps: !args.no_in_commit_timestamps,
+    })
+}
+
+async fn create(
+    uri: &str,
+    schema_path: &str,
+    partition_by: Vec<String>,
+    args: &TableArgs,
+) -> CliResult<()> {
+    let path = schema_path.to_string();
+    let schema = tokio::task::spawn_blocking(move || read_schema_file(&path))
+        .await
+        .map_err(|e| {
+            CliError::Usage(format!("cannot read the schema file '{schema_path}': {e}"))
+        })??;
+    let location = tidemark_core::TableLocation::parse(uri)?;
+    let version = create_table(
+        &location,
+        &schema,
+        table_options(partition_by, args)?,
+        CommitMetadata::default(),
+    )
+    .await?;
+    println!("version {version}");
+    Ok(())
+}
+
+fn read_schema_file(path: &str) -> CliResult<StructType> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        CliError::Usage(format!("cannot read the schema file '{path}': {e}"))
+    };
+    if path.to_ascii_lowercase().ends_with(".parquet") {
+        let file = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
+        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| unreadable(&e))?;
+        Ok(StructType::from_arrow(builder.schema())?)
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| unreadable(&e))?;
+        Ok(tidemark_core::schema::parse_schema(&text)?)
+    }
+}
+
+/// The arguments of `tidemark write`.
+struct WriteRequest {
+    table: String,
+    inputs: Vec<String>,
+    mode: Mode,
+    replace_where: Option<String>,
+    partition_by: Option<Vec<String>>,
+    commit: CommitArgs,
+    app: Option<(String, i64)>,
+    table_args: TableArgs,
+}
+
+async fn write(request: WriteRequest) -> CliResult<()> {
+    for input in &request.inputs {
+        if !crate::input::exists(input) {
+            return Err(CliError::Usage(format!(
+                "input file '{input}' does not exist"
+            )));
+        }
+    }
+    let location = tidemark_core::TableLocation::parse(&request.table)?;
+    let table_schema = match Snapshot::load(&location, None).await {
+        Ok(snapshot) => Some(std::sync::Arc::new(snapshot.schema().to_arrow()?)),
+        Err(tidemark_core::Error::TableNotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let inputs = open_inputs(&request.inputs, table_schema).await?;
+    let metadata = CommitMetadata {
+        message: request.commit.message.clone(),
+        author: request.commit.author.clone(),
+        properties: key_values(&request.commit.meta, "meta")?,
+    };
+    let mut builder = WriteBuilder::new(location)
+        .with_mode(match request.mode {
+            Mode::Append => WriteMode::Append,
+            Mode::Overwrite => WriteMode::Overwrite,
+        })
+        .with_commit_metadata(metadata)
+        .with_table_options(table_options(Vec::new(), &request.table_args)?);
+    if let Some(predicate) = &request.replace_where {
+        builder = builder.with_replace_where(predicate.clone());
+    }
+    if let Some(columns) = request.partition_by {
+        builder = builder.with_partition_columns(columns);
+    }
+    if let Some((app_id, version)) = &request.app {
+        builder = builder.with_app_transaction(app_id.clone(), *version);
+    }
+    let progress = Progress::start();
+    if let Some(callback) = progress.callback() {
+        builder = builder.with_progress(callback);
+    }
+    let outcome = builder.execute(inputs.schema, inputs.batches).await;
+    progress.finish();
+    let outcome = outcome?;
+    match outcome.version {
+        Some(version) => {
+            eprintln!(
+                "wrote {} rows in {} files ({} bytes){}",
+                outcome.rows_added,
+                outcome.files_added,
+                outcome.bytes_added,
+                if outcome.files_removed > 0 {
+                    format!(", removed {} files", outcome.files_removed)
+                } else {
+                    String::new()
+                }
+            );
+            println!("version {version}");
+        }
+        None => {
+            println!("skipped: application transaction already committed");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! Shared helpers of the integration tests: the corpus, scanning, and row comparison.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, RecordBatch};
+use arrow::datatypes::{DataType, TimeUnit};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use futures::TryStreamExt;
+use tidemark_core::scan::ScanBuilder;
+use tidemark_core::snapshot::Snapshot;
+
+/// The shared corpus of tables written by other Delta implementations.
+pub fn corpus() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    assert!(
+        path.is_dir(),
+        "the shared corpus is expected at {} (../shared/corpus from the project root)",
+        path.display()
+    );
+    path.canonicalize().unwrap()
+}
+
+/// Every table directory (a folder holding `_delta_log/`) below `root`, sorted.
+pub fn table_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_dir() {
+                continue;
+            }
+            if path.file_name().is_some_and(|n| n == "_delta_log") {
+                out.push(dir.clone());
+            } else {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// All rows of a snapshot.
+pub async fn scan_all(snapshot: Snapshot) -> Vec<RecordBatch> {
+    let scan = ScanBuilder::new(snapshot).build().unwrap();
+    scan.execute().try_collect().await.unwrap()
+}
+
+/// Rows as sorted canonical strings over the given column names (sorted by name), so that
+/// results can be compared as unordered multisets of values, whatever the exact Arrow types.
+pub fn canonical_rows(batches: &[RecordBatch], columns: &[String]) -> Vec<String> {
+    let mut rows = Vec::new();
+    let options = FormatOptions::default().with_null("NULL");
+    for batch in batches {
+        let mut formatted = Vec::new();
+        for name in columns {
+            let column = batch
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("column {name} missing"));
+            let column = normalise(column.as_ref());
+            let formatter = ArrayFormatter::try_new(column.as_ref(), &options).unwrap();
+            formatted.push(
+                (0..batch.num_rows())
+                    .map(|i| formatter.value(i).to_string())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        for row in 0..batch.num_rows() {
+            rows.push(
+                formatted
+                    .iter()
+                    .map(|c| c[row].as_str())
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+            );
+        }
+    }
+    rows.sort();
+    rows
+}
+
+fn normalise(array: &dyn Array) -> arrow::array::ArrayRef {
+    match array.data_type() {
+        DataType::Timestamp(_, tz) => {
+            let target =
+                DataType::Timestamp(TimeUnit::Microsecond, tz.as_ref().map(|_| "+00:00".into()));
+            arrow::compute::cast(&arrow::array::make_array(array.to_data()), &target).unwrap()
+        }
+        _ => arrow::array::make_array(array.to_data()),
+    }
+}
+
+/// Sorted column names of a batch list's schema.
+pub fn column_names(batches: &[RecordBatch]) -> Vec<String> {
+    let mut names: Vec<String> = batches
+        .first()
+        .map(|b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Reads a Parquet file fully (synchronously; for expected answers).
+pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+/// Total rows.
+pub fn num_rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Table maintenance on real files: restore to an earlier version or time, and vacuum with its
+//! retention window, dry runs, orphans of failed writes, and refusal of unsafe windows.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use common::*;
+use tidemark_core::TableLocation;
+use tidemark_core::restore::restore;
+use tidemark_core::snapshot::Snapshot;
+use tidemark_core::table::VersionSpec;
+use tidemark_core::vacuum::{VacuumOptions, vacuum};
+use tidemark_core::write::{WriteBuilder, WriteMode};
+
+fn location(dir: &Path) -> TableLocation {
+    TableLocation::parse(dir.to_str().unwrap()).unwrap()
+}
+
+fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
+    RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)])),
+        vec![Arc::new(Int64Array::from_iter_values(ids))],
+    )
+    .unwrap()
+}
+
+async fn write(dir: &Path, ids: std::ops::Range<i64>, mode: WriteMode) -> u64 {
+    WriteBuilder::new(location(dir))
+        .with_mode(mode)
+        .execute_batches(vec![batch(ids)])
+        .await
+        .unwrap()
+        .version
+        .unwrap()
+}
+
+async fn ids(dir: &Path, version: Option<u64>) -> Vec<i64> {
+    let snapshot = Snapshot::load(&location(dir), version).await.unwrap();
+    let mut ids: Vec<i64> = scan_all(snapshot)
+        .await
+        .iter()
+        .flat_map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn parquet_files(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".parquet"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn restore_brings_back_an_old_version_as_a_new_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write(&table, 0..3, WriteMode::Append).await;
+    write(&table, 3..6, WriteMode::Append).await;
+    write(&table, 100..101, WriteMode::Overwrite).await;
+    let outcome = restore(&location(&table), VersionSpec::Version(1), Default::default())
+        .await
+        .unwrap();
+    assert_eq!((outcome.version, outcome.restored_version), (3, 1));
+    assert_eq!((outcome.files_added, outcome.files_removed), (2, 1));
+    assert_eq!(ids(&table, None).await, (0..6).collect::<Vec<_>>());
+    // The versions in between are untouched, and the restore can itself be undone.
+    assert_eq!(ids(&table, Some(2)).await, vec![100]);
+    let again = restore(&location(&table), VersionSpec::Version(2), Default::default()).await.unwrap();
+    assert_eq!(again.version, 4);
+    assert_eq!(ids(&table, None).await, vec![100]);
+    // By timestamp: the instant of version 0.
+    let v0 = Snapshot::load(&location(&table), Some(0)).await.unwrap().timestamp_ms();
+    let at = chrono::DateTime::from_timestamp_millis(v0).unwrap();
+    restore(&location(&table), VersionSpec::Timestamp(at), Default::default()).await.unwrap();
+    assert_eq!(ids(&table, None).await, vec![0, 1, 2]);
+}
+
+#[tokio::test]
+async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write(&table, 0..3, WriteMode::Append).await;
+    write(&table, 3..6, WriteMode::Overwrite).await;
+    write(&table, 6..9, WriteMode::Append).await;
+    // An orphan, as a failed write leaves behind.
+    std::fs::write(table.join("part-orphan.parquet"), b"not committed").unwrap();
+    assert_eq!(parquet_files(&table).len(), 4);
+
+    // The default window (7 days) keeps everything: all of it is younger.
+    let report = vacuum(&location(&table), VacuumOptions { dry_run: false, ..Default::default() })
+        .await
+        .unwrap();
+    assert!(report.files.is_empty(), "{:?}", report.files);
+    assert_eq!(parquet_files(&table).len(), 4);
+
+    // A window shorter than the table's is refused unless allowed.
+    let err = vacuum(&location(&table), VacuumOptions { retention_ms: Some(0), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("shorter than the table's"), "{err}");
+
+    // Zero retention, dry run: reports the replaced file and the orphan, deletes nothing.
+    let zero = VacuumOptions {
+        retention_ms: Some(0),
+        dry_run: true,
+        allow_short_retention: true,
+    };
+    let report = vacuum(&location(&table), zero).await.unwrap();
+    assert_eq!(report.oldest_retained_version, 2);
+    assert_eq!(report.files.len(), 2, "{:?}", report.files);
+    assert!(report.files.contains(&"part-orphan.parquet".to_string()));
+    assert_eq!(parquet_files(&table).len(), 4);
+
+    // Executed: the latest version still reads; version 0 no longer can be scanned.
+    let report = vacuum(&location(&table), VacuumOptions { dry_run: false, ..zero }).await.unwrap();
+    assert_eq!(report.files.len(), 2);
+    assert_eq!(parquet_files(&table).len(), 2);
+    assert_eq!(ids(&table, None).await, (3..9).collect::<Vec<_>>());
+    let old = Snapshot::load(&location(&table), Some(0)).await.unwrap();
+    let scan = tidemark_core::scan::ScanBuilder::new(old).build().unwrap();
+    let result: Result<Vec<_>, _> = futures::TryStreamExt::try_collect(scan.execute()).await;
+    assert!(result.is_err());
+    // And restoring to it is refused, committing nothing.
+    let err = restore(&location(&table), VersionSpec::Version(0), Default::default()).await.unwrap_err();
+    assert!(err.to_string().contains("deleted"), "{err}");
+    assert_eq!(Snapshot::load(&location(&table), None).await.unwrap().version(), 2);
+}
