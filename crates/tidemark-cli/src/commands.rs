@@ -86,6 +86,83 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
             };
             write(request).await
         }
+        Command::Restore { table, at, commit } => {
+            let target = match (at.version, &at.timestamp) {
+                (Some(v), _) => VersionSpec::Version(v),
+                (None, Some(t)) => {
+                    VersionSpec::Timestamp(tidemark_core::time_travel::parse_instant(t)?)
+                }
+                (None, None) => {
+                    return Err(CliError::Usage("give --version or --timestamp".into()));
+                }
+            };
+            let metadata = CommitMetadata {
+                message: commit.message,
+                author: commit.author,
+                properties: key_values(&commit.meta, "meta")?,
+            };
+            let location = tidemark_core::TableLocation::parse(&table)?;
+            let outcome = tidemark_core::restore::restore(&location, target, metadata).await?;
+            eprintln!(
+                "restored version {}: {} files added back, {} removed",
+                outcome.restored_version, outcome.files_added, outcome.files_removed
+            );
+            println!("version {}", outcome.version);
+            Ok(())
+        }
+        Command::Vacuum {
+            table,
+            retain,
+            execute,
+            allow_short_retention,
+            format,
+        } => {
+            let retention_ms = match retain {
+                Some(hours) if hours.is_finite() && hours >= 0.0 => {
+                    Some((hours * 3_600_000.0) as i64)
+                }
+                Some(hours) => {
+                    return Err(CliError::Usage(format!(
+                        "--retain {hours}: give a number of hours, 0 or more"
+                    )));
+                }
+                None => None,
+            };
+            let options = tidemark_core::vacuum::VacuumOptions {
+                retention_ms,
+                dry_run: !execute,
+                allow_short_retention,
+            };
+            let location = tidemark_core::TableLocation::parse(&table)?;
+            let report = tidemark_core::vacuum::vacuum(&location, options).await?;
+            let verb = if report.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            };
+            let mut text = String::new();
+            for file in &report.files {
+                text.push_str(&format!("{file}\n"));
+            }
+            text.push_str(&format!(
+                "{verb} {} files ({} bytes); kept {} files that versions {}.. read (retention {} hours){}",
+                report.files.len(),
+                report.bytes,
+                report.files_kept,
+                report.oldest_retained_version,
+                report.retention_ms as f64 / 3_600_000.0,
+                if report.dry_run { "; run with --execute to delete" } else { "" }
+            ));
+            let json = json!({
+                "dryRun": report.dry_run,
+                "files": report.files,
+                "bytes": report.bytes,
+                "filesKept": report.files_kept,
+                "oldestRetainedVersion": report.oldest_retained_version,
+                "retentionMs": report.retention_ms,
+            });
+            write_doc(format, text, json)
+        }
         Command::Checkpoint { table } => {
             let snapshot = Table::open(&table)?.snapshot(VersionSpec::Latest).await?;
             let summary = tidemark_core::checkpoint_write::write_checkpoint(&snapshot).await?;
@@ -112,7 +189,10 @@ async fn open_snapshot(uri: &str, at: &VersionArgs) -> CliResult<Snapshot> {
 }
 
 fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |t| t.to_rfc3339())
+    DateTime::<Utc>::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    )
 }
 
 fn write_doc(format: DocFormat, text: String, json: Value) -> CliResult<()> {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use futures::stream::BoxStream;
 use tidemark_core::Error;
 
@@ -124,7 +124,16 @@ fn file_schema(path: &str, format: Format, table: Option<&Schema>) -> CliResult<
         .map(
             |f| match table.and_then(|t| t.field_with_name(f.name()).ok()) {
                 Some(known) => Field::new(f.name(), known.data_type().clone(), true),
-                None => f.as_ref().clone(),
+                // Text timestamps are instants: `…Z` and offsets parse exactly, and times
+                // without a zone are taken as UTC.
+                None => match f.data_type() {
+                    DataType::Timestamp(_, None) => Field::new(
+                        f.name(),
+                        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                        true,
+                    ),
+                    _ => f.as_ref().clone(),
+                },
             },
         )
         .collect();

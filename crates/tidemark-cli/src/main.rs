@@ -32,6 +32,18 @@ struct VersionArgs {
     timestamp: Option<String>,
 }
 
+/// The version a restore brings back.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct RestoreTarget {
+    /// Restore this version.
+    #[arg(long)]
+    version: Option<u64>,
+    /// Restore the version that was current at this instant (RFC 3339).
+    #[arg(long)]
+    timestamp: Option<String>,
+}
+
 /// Provenance recorded with a commit.
 #[derive(Debug, clap::Args)]
 struct CommitArgs {
@@ -144,6 +156,32 @@ enum Command {
         app_version: Option<i64>,
         #[command(flatten)]
         table_args: TableArgs,
+    },
+    /// Make an earlier version the newest again, as a new commit.
+    Restore {
+        /// Table location.
+        table: String,
+        #[command(flatten)]
+        at: RestoreTarget,
+        #[command(flatten)]
+        commit: CommitArgs,
+    },
+    /// Delete data files that no version inside the retention window reads (dry run unless --execute).
+    Vacuum {
+        /// Table location.
+        table: String,
+        /// Retention window in hours (default: the table's delta.deletedFileRetentionDuration, 7 days).
+        #[arg(long)]
+        retain: Option<f64>,
+        /// Delete the files; without it, only list them.
+        #[arg(long)]
+        execute: bool,
+        /// Allow a window shorter than the table's (only when no other writer or reader is active).
+        #[arg(long)]
+        allow_short_retention: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
+        format: DocFormat,
     },
     /// Write a checkpoint of the latest version.
     Checkpoint {

@@ -137,7 +137,7 @@ fn describe_reports_version_schema_and_counts() {
     assert_eq!(doc["numFiles"], 3);
     assert_eq!(doc["numRows"], 7);
     assert_eq!(doc["partitionColumns"][0], "region");
-    assert_eq!(doc["timestamp"], "2025-11-20T10:01:00+00:00");
+    assert_eq!(doc["timestamp"], "2025-11-20T10:01:00.000Z");
     let text = stdout(&tidemark(&["describe", table.to_str().unwrap()]));
     assert!(text.contains("version:      2"), "{text}");
     assert!(text.contains("sold_at timestamp"), "{text}");

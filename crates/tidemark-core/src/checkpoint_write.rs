@@ -57,7 +57,7 @@ pub async fn checkpoint_if_due(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|v| *v > 0)
         .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
-    if version == 0 || version % interval != 0 {
+    if version == 0 || !version.is_multiple_of(interval) {
         return Ok(false);
     }
     let snapshot = Snapshot::load(location, Some(version)).await?;

@@ -45,7 +45,11 @@ pub struct RestoreOutcome {
 /// println!("version {} reads like version 3", outcome.version);
 /// # Ok(()) }
 /// ```
-pub async fn restore(location: &TableLocation, target: VersionSpec, commit: CommitMetadata) -> Result<RestoreOutcome> {
+pub async fn restore(
+    location: &TableLocation,
+    target: VersionSpec,
+    commit: CommitMetadata,
+) -> Result<RestoreOutcome> {
     let table = Table::from_location(location.clone());
     let latest = Arc::new(table.snapshot(VersionSpec::Latest).await?);
     let old = table.snapshot(target).await?;

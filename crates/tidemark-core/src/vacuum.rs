@@ -79,7 +79,9 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
     let table_retention = deleted_file_retention_ms(&latest.metadata().configuration);
     let retention_ms = options.retention_ms.unwrap_or(table_retention);
     if retention_ms < 0 {
-        return Err(Error::InvalidArgument("the retention window cannot be negative".into()));
+        return Err(Error::InvalidArgument(
+            "the retention window cannot be negative".into(),
+        ));
     }
     if retention_ms < table_retention && !options.allow_short_retention {
         return Err(Error::InvalidArgument(format!(
@@ -137,22 +139,33 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
 
 /// The newest version that was current at `cutoff` (readers may travel back to it), or the
 /// earliest readable version when every commit is younger.
-async fn oldest_retained_version(location: &TableLocation, latest: &Snapshot, cutoff: i64) -> Result<u64> {
+async fn oldest_retained_version(
+    location: &TableLocation,
+    latest: &Snapshot,
+    cutoff: i64,
+) -> Result<u64> {
     if latest.timestamp_ms() <= cutoff {
         return Ok(latest.version());
     }
     let table = Table::from_location(location.clone());
-    let instant = chrono::DateTime::from_timestamp_millis(cutoff)
-        .ok_or_else(|| Error::InvalidArgument(format!("the retention cutoff {cutoff} ms is out of range")))?;
+    let instant = chrono::DateTime::from_timestamp_millis(cutoff).ok_or_else(|| {
+        Error::InvalidArgument(format!("the retention cutoff {cutoff} ms is out of range"))
+    })?;
     match table.version_at_timestamp(instant).await {
         Ok(version) => Ok(version),
-        Err(Error::TimestampBeforeFirstCommit { earliest_version, .. }) => Ok(earliest_version),
+        Err(Error::TimestampBeforeFirstCommit {
+            earliest_version, ..
+        }) => Ok(earliest_version),
         Err(e) => Err(e),
     }
 }
 
 /// Every object path a retained version reads: data files and deletion-vector files.
-async fn needed_files(location: &TableLocation, latest: &Snapshot, oldest: u64) -> Result<HashSet<Path>> {
+async fn needed_files(
+    location: &TableLocation,
+    latest: &Snapshot,
+    oldest: u64,
+) -> Result<HashSet<Path>> {
     let mut needed = HashSet::new();
     let base = if oldest == latest.version() {
         latest.clone()

@@ -43,7 +43,14 @@ async fn ids(dir: &Path, version: Option<u64>) -> Vec<i64> {
     let mut ids: Vec<i64> = scan_all(snapshot)
         .await
         .iter()
-        .flat_map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        })
         .collect();
     ids.sort();
     ids
@@ -66,21 +73,40 @@ async fn restore_brings_back_an_old_version_as_a_new_commit() {
     write(&table, 0..3, WriteMode::Append).await;
     write(&table, 3..6, WriteMode::Append).await;
     write(&table, 100..101, WriteMode::Overwrite).await;
-    let outcome = restore(&location(&table), VersionSpec::Version(1), Default::default())
-        .await
-        .unwrap();
+    let outcome = restore(
+        &location(&table),
+        VersionSpec::Version(1),
+        Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!((outcome.version, outcome.restored_version), (3, 1));
     assert_eq!((outcome.files_added, outcome.files_removed), (2, 1));
     assert_eq!(ids(&table, None).await, (0..6).collect::<Vec<_>>());
     // The versions in between are untouched, and the restore can itself be undone.
     assert_eq!(ids(&table, Some(2)).await, vec![100]);
-    let again = restore(&location(&table), VersionSpec::Version(2), Default::default()).await.unwrap();
+    let again = restore(
+        &location(&table),
+        VersionSpec::Version(2),
+        Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.version, 4);
     assert_eq!(ids(&table, None).await, vec![100]);
     // By timestamp: the instant of version 0.
-    let v0 = Snapshot::load(&location(&table), Some(0)).await.unwrap().timestamp_ms();
+    let v0 = Snapshot::load(&location(&table), Some(0))
+        .await
+        .unwrap()
+        .timestamp_ms();
     let at = chrono::DateTime::from_timestamp_millis(v0).unwrap();
-    restore(&location(&table), VersionSpec::Timestamp(at), Default::default()).await.unwrap();
+    restore(
+        &location(&table),
+        VersionSpec::Timestamp(at),
+        Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(ids(&table, None).await, vec![0, 1, 2]);
 }
 
@@ -96,17 +122,32 @@ async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
     assert_eq!(parquet_files(&table).len(), 4);
 
     // The default window (7 days) keeps everything: all of it is younger.
-    let report = vacuum(&location(&table), VacuumOptions { dry_run: false, ..Default::default() })
-        .await
-        .unwrap();
+    let report = vacuum(
+        &location(&table),
+        VacuumOptions {
+            dry_run: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert!(report.files.is_empty(), "{:?}", report.files);
     assert_eq!(parquet_files(&table).len(), 4);
 
     // A window shorter than the table's is refused unless allowed.
-    let err = vacuum(&location(&table), VacuumOptions { retention_ms: Some(0), ..Default::default() })
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("shorter than the table's"), "{err}");
+    let err = vacuum(
+        &location(&table),
+        VacuumOptions {
+            retention_ms: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("shorter than the table's"),
+        "{err}"
+    );
 
     // Zero retention, dry run: reports the replaced file and the orphan, deletes nothing.
     let zero = VacuumOptions {
@@ -121,7 +162,15 @@ async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
     assert_eq!(parquet_files(&table).len(), 4);
 
     // Executed: the latest version still reads; version 0 no longer can be scanned.
-    let report = vacuum(&location(&table), VacuumOptions { dry_run: false, ..zero }).await.unwrap();
+    let report = vacuum(
+        &location(&table),
+        VacuumOptions {
+            dry_run: false,
+            ..zero
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(report.files.len(), 2);
     assert_eq!(parquet_files(&table).len(), 2);
     assert_eq!(ids(&table, None).await, (3..9).collect::<Vec<_>>());
@@ -130,7 +179,19 @@ async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
     let result: Result<Vec<_>, _> = futures::TryStreamExt::try_collect(scan.execute()).await;
     assert!(result.is_err());
     // And restoring to it is refused, committing nothing.
-    let err = restore(&location(&table), VersionSpec::Version(0), Default::default()).await.unwrap_err();
+    let err = restore(
+        &location(&table),
+        VersionSpec::Version(0),
+        Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("deleted"), "{err}");
-    assert_eq!(Snapshot::load(&location(&table), None).await.unwrap().version(), 2);
+    assert_eq!(
+        Snapshot::load(&location(&table), None)
+            .await
+            .unwrap()
+            .version(),
+        2
+    );
 }
