@@ -1,0 +1,292 @@
+//! [`TidemarkContext`]: a DataFusion session with Tidemark tables, SQL time travel, `INSERT`,
+//! `CREATE EXTERNAL TABLE … STORED AS TIDEMARK` and the Tidemark table functions set up.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, TimeUnit};
+use chrono::{DateTime, Utc};
+use datafusion::common::TableReference;
+use datafusion::dataframe::DataFrame;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::DFParser;
+use datafusion::sql::sqlparser::ast::ObjectName;
+use tidemark_core::snapshot::Snapshot;
+use tidemark_core::table::{Table, VersionSpec};
+
+use crate::error::{Error, external};
+use crate::factory::TidemarkTableFactory;
+use crate::functions::{FilesFunction, HistoryFunction};
+use crate::provider::TidemarkTable;
+use crate::time_travel::{
+    AsOf, ResolvedVersions, TimeTravelDialect, TimeTravelPlanner, as_of, collect_clauses,
+};
+
+/// A DataFusion session for Tidemark tables.
+///
+/// ```no_run
+/// # async fn demo() -> datafusion::error::Result<()> {
+/// use tidemark_datafusion::TidemarkContext;
+/// let ctx = TidemarkContext::new();
+/// ctx.register("sales", "/data/sales").await?;
+/// ctx.sql("SELECT count(*) FROM sales VERSION AS OF 12").await?.show().await?;
+/// ctx.sql("INSERT INTO sales SELECT * FROM sales VERSION AS OF 3 WHERE region = 'EU'").await?.collect().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TidemarkContext {
+    ctx: SessionContext,
+    resolved: Arc<ResolvedVersions>,
+}
+
+impl std::fmt::Debug for TidemarkContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TidemarkContext")
+            .field("session", &self.ctx.session_id())
+            .finish()
+    }
+}
+
+impl Default for TidemarkContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TidemarkContext {
+    /// A new session with default settings.
+    pub fn new() -> Self {
+        Self::with_session(SessionContext::new())
+    }
+
+    /// Sets Tidemark up in an existing session.
+    pub fn with_session(ctx: SessionContext) -> Self {
+        let resolved = Arc::new(ResolvedVersions::default());
+        // Registering a planner only fails for a context that is shut down; a new one is not.
+        let _ = ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(resolved.clone())));
+        {
+            let state = ctx.state_ref();
+            let mut state = state.write();
+            state
+                .table_factories_mut()
+                .insert("TIDEMARK".to_string(), Arc::new(TidemarkTableFactory));
+        }
+        ctx.register_udtf(
+            "tidemark_history",
+            Arc::new(HistoryFunction::new(ctx.clone())),
+        );
+        ctx.register_udtf("tidemark_files", Arc::new(FilesFunction::new(ctx.clone())));
+        Self { ctx, resolved }
+    }
+
+    /// The DataFusion session.
+    pub fn session(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Registers the Tidemark table at `uri` under `name`, following its newest version.
+    pub async fn register(&self, name: &str, uri: &str) -> Result<()> {
+        let table = TidemarkTable::open(uri).await?;
+        self.ctx.register_table(name, Arc::new(table))?;
+        Ok(())
+    }
+
+    /// Plans and returns one SQL statement, with time travel resolved and the tables it reads
+    /// refreshed to their newest versions.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let mut statements = DFParser::parse_sql_with_dialect(sql, &TimeTravelDialect::default())?;
+        let statement = match (statements.pop_front(), statements.is_empty()) {
+            (Some(statement), true) => statement,
+            (None, _) => return Err(DataFusionError::Plan("no SQL statement given".into())),
+            (Some(_), false) => {
+                return Err(DataFusionError::Plan(
+                    "one SQL statement at a time: run the statements separately".into(),
+                ));
+            }
+        };
+        let tables = collect_clauses(&statement);
+        for relation in &tables.relations {
+            self.prepare_relation(relation, &tables.ctes).await?;
+        }
+        for clause in &tables.clauses {
+            let name = clause.table.to_string();
+            if clause.table.0.len() == 1 && tables.ctes.contains(&unquoted(&clause.table)) {
+                return Err(Error::TimeTravel {
+                    table: name,
+                    reason: "it names a common table expression (WITH … AS), which has no versions; time travel applies to tables".into(),
+                }
+                .into());
+            }
+            let provider = self.tidemark_table(&clause.table).await?;
+            let location = provider
+                .downcast_ref::<TidemarkTable>()
+                .map(|t| t.snapshot().location().clone())
+                .ok_or_else(|| DataFusionError::Internal("a Tidemark table changed type".into()))?;
+            let spec = match as_of(clause)? {
+                AsOf::Version(version) => VersionSpec::Version(version),
+                AsOf::Timestamp(expr) => {
+                    VersionSpec::Timestamp(self.evaluate_instant(&name, &expr.to_string()).await?)
+                }
+            };
+            let snapshot = Table::from_location(location)
+                .snapshot(spec)
+                .await
+                .map_err(|e| Error::TimeTravel {
+                    table: name.clone(),
+                    reason: e.to_string(),
+                })?;
+            self.resolved.insert(clause, Arc::new(snapshot));
+        }
+        let state = self.ctx.state();
+        let plan = state.statement_to_plan(statement).await?;
+        self.ctx.execute_logical_plan(plan).await
+    }
+
+    /// Refreshes a Tidemark table the statement reads, or registers a table named by its path.
+    async fn prepare_relation(
+        &self,
+        relation: &ObjectName,
+        ctes: &std::collections::HashSet<String>,
+    ) -> Result<()> {
+        if relation.0.len() == 1 && ctes.contains(&unquoted(relation)) {
+            return Ok(());
+        }
+        let reference = reference_of(relation);
+        match self.ctx.table_provider(reference.clone()).await {
+            Ok(provider) => {
+                if let Some(table) = provider.downcast_ref::<TidemarkTable>() {
+                    table.refresh().await?;
+                }
+                Ok(())
+            }
+            Err(_) => {
+                // A table named by its path or URI.
+                let text = unquoted(relation);
+                let looks_like_path = text.contains('/') || text.contains(':');
+                if relation.0.len() == 1 && looks_like_path {
+                    if let Ok(table) = TidemarkTable::open(&text).await {
+                        self.ctx
+                            .register_table(TableReference::bare(text), Arc::new(table))?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The Tidemark table a name refers to.
+    async fn tidemark_table(
+        &self,
+        name: &ObjectName,
+    ) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+        let provider = self.ctx.table_provider(reference_of(name)).await.map_err(|_| Error::NotATidemarkTable {
+            name: name.to_string(),
+            reason: "no table of that name is registered; register it (CREATE EXTERNAL TABLE … STORED AS TIDEMARK LOCATION '…') or name it by its path".into(),
+        })?;
+        if provider.downcast_ref::<TidemarkTable>().is_none() {
+            return Err(Error::NotATidemarkTable {
+                name: name.to_string(),
+                reason: "it has no versions, so VERSION AS OF / TIMESTAMP AS OF cannot apply; read it without a version clause".into(),
+            }
+            .into());
+        }
+        Ok(provider)
+    }
+
+    /// Evaluates a constant SQL expression to an instant.
+    async fn evaluate_instant(&self, table: &str, expr: &str) -> Result<DateTime<Utc>> {
+        let bad = |reason: String| -> DataFusionError {
+            Error::TimeTravel {
+                table: table.to_string(),
+                reason,
+            }
+            .into()
+        };
+        let batches = self
+            .ctx
+            .sql(&format!("SELECT {expr}"))
+            .await
+            .map_err(|e| bad(format!("cannot evaluate '{expr}': {e}")))?
+            .collect()
+            .await
+            .map_err(|e| bad(format!("cannot evaluate '{expr}': {e}")))?;
+        let column = batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .map(|b| b.column(0).clone())
+            .ok_or_else(|| bad(format!("'{expr}' gave no value")))?;
+        if column.is_null(0) {
+            return Err(bad(format!("'{expr}' is NULL, not a point in time")));
+        }
+        let micros = match column.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                let text = arrow::compute::cast(&column, &DataType::Utf8)?;
+                let text = text.as_string::<i32>().value(0).to_string();
+                return tidemark_core::time_travel::parse_instant(&text)
+                    .map_err(|e| bad(e.to_string()));
+            }
+            DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
+                let cast = arrow::compute::cast(
+                    &column,
+                    &DataType::Timestamp(TimeUnit::Microsecond, None),
+                )?;
+                cast.as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                    .value(0)
+            }
+            other => {
+                return Err(bad(format!(
+                    "'{expr}' is of type {other}, not a timestamp; for a version number write VERSION AS OF n"
+                )));
+            }
+        };
+        DateTime::from_timestamp_micros(micros)
+            .ok_or_else(|| bad(format!("'{expr}' is out of range")))
+    }
+
+    /// Loads the snapshot of a registered Tidemark table at a version.
+    pub async fn snapshot(&self, name: &str, spec: VersionSpec) -> Result<Snapshot> {
+        let provider = self.ctx.table_provider(name).await?;
+        let table =
+            provider
+                .downcast_ref::<TidemarkTable>()
+                .ok_or_else(|| Error::NotATidemarkTable {
+                    name: name.to_string(),
+                    reason: "it is registered, but not as a Tidemark table".into(),
+                })?;
+        Table::from_location(table.snapshot().location().clone())
+            .snapshot(spec)
+            .await
+            .map_err(external)
+    }
+}
+
+/// The table reference of a name as DataFusion resolves it (unquoted parts lower-cased).
+fn reference_of(name: &ObjectName) -> TableReference {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(ident) if ident.quote_style.is_some() => ident.value.clone(),
+            Some(ident) => ident.value.to_lowercase(),
+            None => part.to_string(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [table] => TableReference::bare(table.clone()),
+        [schema, table] => TableReference::partial(schema.clone(), table.clone()),
+        [catalog, schema, table] => {
+            TableReference::full(catalog.clone(), schema.clone(), table.clone())
+        }
+        _ => TableReference::bare(name.to_string()),
+    }
+}
+
+/// A one-part name's text, without quotes, as DataFusion normalizes it.
+fn unquoted(name: &ObjectName) -> String {
+    match name.0.first().and_then(|p| p.as_ident()) {
+        Some(ident) if ident.quote_style.is_some() => ident.value.clone(),
+        Some(ident) => ident.value.to_lowercase(),
+        None => name.to_string(),
+    }
+}
