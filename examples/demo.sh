@@ -29,6 +29,11 @@ echo "== as of $t1 (version 1)"
 tidemark scan "$table" --timestamp "$t1" --columns id,region,amount
 echo "== latest"
 tidemark scan "$table"
+echo "== SQL: what the restatement changed (version 1 against the latest)"
+tidemark sql --table sales="$table" \
+  "SELECT old.id, old.amount AS before, new.amount AS after
+     FROM sales VERSION AS OF 1 old JOIN sales new ON old.id = new.id
+    WHERE old.amount <> new.amount ORDER BY old.id"
 echo "== checkpoint"
 tidemark checkpoint "$table"
 tidemark describe "$table"

@@ -8,7 +8,7 @@ The write commands' contract:
     tidemark checkpoint TABLE                                        (at the latest version)
 
 A write to a table that does not exist creates it (version 0). Tables Tidemark creates use
-protocol reader 3 / writer 7 with the writer feature inCommitTimestamp.
+protocol reader 1 / writer 7 with the writer feature inCommitTimestamp (the lowest that needs).
 
 For every version: deltalake's rows == the content the test wrote (accumulated here, in Python)
 == `tidemark scan --version N`, and the schemas agree.
@@ -73,9 +73,11 @@ def tm_write(table: Path, *inputs: Path, mode: str | None = None, partition_by: 
 
 
 def check_protocol(table: Path, what: str) -> None:
+    # The lowest protocol the features need (spec/PROTOCOL.md §8): in-commit timestamps are a
+    # writer-only feature, so reader 1 / writer 7.
     protocol = deltalake_table(table).protocol()
-    assert (protocol.min_reader_version, protocol.min_writer_version) == (3, 7), (
-        f"{what}: the write contract says reader 3 / writer 7, deltalake reads {protocol}"
+    assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 7), (
+        f"{what}: expected reader 1 / writer 7, deltalake reads {protocol}"
     )
     assert "inCommitTimestamp" in (protocol.writer_features or []), f"{what}: writer features {protocol.writer_features}"
 
@@ -107,7 +109,8 @@ def test_write_appends(tmp_path: Path):
 
 @pytest.mark.parametrize("how", ["write", "create"])
 def test_write_protocol(tmp_path: Path, how: str):
-    """Tables Tidemark creates use protocol reader 3 / writer 7 with inCommitTimestamp."""
+    """Tables Tidemark creates use the lowest protocol their features need: reader 1 / writer 7
+    with the writer feature inCommitTimestamp."""
     path, inputs = tmp_path / "t", Inputs(tmp_path)
     if how == "write":
         tm_write(path, inputs.parquet(people(0, 2)))

@@ -73,6 +73,7 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
             app_id,
             app_version,
             table_args,
+            input_tables,
         } => {
             let request = WriteRequest {
                 table,
@@ -83,17 +84,22 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
                 commit,
                 app: app_id.zip(app_version),
                 table_args,
+                input_tables,
             };
             write(request).await
         }
         Command::Restore { table, at, commit } => {
-            let target = match (at.version, &at.timestamp) {
-                (Some(v), _) => VersionSpec::Version(v),
-                (None, Some(t)) => {
+            let target = match (at.version, &at.timestamp, at.snapshot, at.tag) {
+                (Some(v), ..) => VersionSpec::Version(v),
+                (None, Some(t), ..) => {
                     VersionSpec::Timestamp(tidemark_core::time_travel::parse_instant(t)?)
                 }
-                (None, None) => {
-                    return Err(CliError::Usage("give --version or --timestamp".into()));
+                (None, None, Some(id), _) => VersionSpec::SnapshotId(id),
+                (None, None, None, Some(tag)) => VersionSpec::Tag(tag),
+                (None, None, None, None) => {
+                    return Err(CliError::Usage(
+                        "give --version, --timestamp, --snapshot or --tag".into(),
+                    ));
                 }
             };
             let metadata = CommitMetadata {
@@ -153,6 +159,10 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
                 report.retention_ms as f64 / 3_600_000.0,
                 if report.dry_run { "; run with --execute to delete" } else { "" }
             ));
+            let (kept_text, kept_json) = crate::repro::vacuum_protection(&report);
+            if !kept_text.is_empty() {
+                text = format!("{kept_text}{text}");
+            }
             let json = json!({
                 "dryRun": report.dry_run,
                 "files": report.files,
@@ -160,6 +170,8 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
                 "filesKept": report.files_kept,
                 "oldestRetainedVersion": report.oldest_retained_version,
                 "retentionMs": report.retention_ms,
+                "protected": kept_json["protected"],
+                "expiredPins": kept_json["expiredPins"],
             });
             write_doc(format, text, json)
         }
@@ -172,19 +184,36 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
             );
             Ok(())
         }
+        Command::Sql {
+            query,
+            tables,
+            format,
+            output,
+        } => crate::sql::run(tables, query, format, output).await,
         Command::Describe { table, at, format } => {
             let snapshot = open_snapshot(&table, &at).await?;
             describe(&snapshot, format)
         }
+        Command::Tag { table, action } => crate::repro::tag(&table, action).await,
+        Command::Pin { table, action } => crate::repro::pin(&table, action).await,
+        Command::Manifest { table, at, output } => {
+            crate::repro::manifest(&table, &at, output.as_deref()).await
+        }
+        Command::Verify {
+            manifest,
+            table,
+            format,
+        } => crate::repro::verify(&manifest, table.as_deref(), format).await,
+        Command::Lineage {
+            table,
+            version,
+            format,
+        } => crate::repro::show_lineage(&table, version, format).await,
     }
 }
 
 async fn open_snapshot(uri: &str, at: &VersionArgs) -> CliResult<Snapshot> {
-    let spec = match (&at.version, &at.timestamp) {
-        (Some(v), _) => VersionSpec::Version(*v),
-        (None, Some(t)) => VersionSpec::Timestamp(tidemark_core::time_travel::parse_instant(t)?),
-        (None, None) => VersionSpec::Latest,
-    };
+    let spec = crate::repro::version_spec(at)?;
     Ok(Table::open(uri)?.snapshot(spec).await?)
 }
 
@@ -278,6 +307,8 @@ fn describe(snapshot: &Snapshot, format: DocFormat) -> CliResult<()> {
         text.push_str(&format!("description:  {description}\n"));
     }
     text.push_str(&format!("id:           {}\n", metadata.id));
+    let snapshot_id = snapshot.snapshot_id()?;
+    text.push_str(&format!("snapshot id:  {snapshot_id}\n"));
     text.push_str(&format!(
         "protocol:     reader {} / writer {}{}\n",
         protocol.min_reader_version,
@@ -324,6 +355,7 @@ fn describe(snapshot: &Snapshot, format: DocFormat) -> CliResult<()> {
         "version": snapshot.version(),
         "timestamp": rfc3339(snapshot.timestamp_ms()),
         "id": metadata.id,
+        "snapshotId": snapshot_id,
         "name": metadata.name,
         "description": metadata.description,
         "protocol": protocol,
@@ -413,6 +445,7 @@ struct WriteRequest {
     commit: CommitArgs,
     app: Option<(String, i64)>,
     table_args: TableArgs,
+    input_tables: Vec<String>,
 }
 
 async fn write(request: WriteRequest) -> CliResult<()> {
@@ -450,6 +483,10 @@ async fn write(request: WriteRequest) -> CliResult<()> {
     }
     if let Some((app_id, version)) = &request.app {
         builder = builder.with_app_transaction(app_id.clone(), *version);
+    }
+    for input in &request.input_tables {
+        let (table, snapshot_id) = crate::repro::lineage_input(input).await?;
+        builder = builder.with_lineage_input(table, snapshot_id);
     }
     let progress = Progress::start();
     if let Some(callback) = progress.callback() {

@@ -6,6 +6,9 @@ pub enum CliError {
     /// An error from the Tidemark library.
     #[error(transparent)]
     Tidemark(#[from] tidemark_core::Error),
+    /// An error from a SQL query.
+    #[error("{}", sql_message(.0))]
+    DataFusion(#[from] datafusion::error::DataFusionError),
     /// Writing output failed.
     #[error("cannot write output to {target}: {source}")]
     Output {
@@ -26,6 +29,16 @@ pub enum CliError {
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),
+    /// A check (such as `verify`) found problems; they were printed.
+    #[error("{0}")]
+    Check(String),
+}
+
+/// A query error without DataFusion's nesting of "External error: …" prefixes.
+fn sql_message(error: &datafusion::error::DataFusionError) -> String {
+    let text = error.to_string();
+    let text = text.strip_prefix("External error: ").unwrap_or(&text);
+    text.replace('\n', " ")
 }
 
 /// Result alias of the CLI.

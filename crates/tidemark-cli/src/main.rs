@@ -5,6 +5,8 @@ mod error;
 mod input;
 mod output;
 mod progress;
+mod repro;
+mod sql;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,13 @@ struct VersionArgs {
     /// Read the newest version committed at or before this instant (RFC 3339).
     #[arg(long)]
     timestamp: Option<String>,
+    /// Read the version a snapshot id names (as `describe` prints it), checking that the
+    /// table and its content are still those the id was taken from.
+    #[arg(long)]
+    snapshot: Option<String>,
+    /// Read the version a tag names.
+    #[arg(long)]
+    tag: Option<String>,
 }
 
 /// The version a restore brings back.
@@ -42,6 +51,12 @@ struct RestoreTarget {
     /// Restore the version that was current at this instant (RFC 3339).
     #[arg(long)]
     timestamp: Option<String>,
+    /// Restore the version a snapshot id names (checked against the table's content).
+    #[arg(long)]
+    snapshot: Option<String>,
+    /// Restore the version a tag names.
+    #[arg(long)]
+    tag: Option<String>,
 }
 
 /// Provenance recorded with a commit.
@@ -156,6 +171,10 @@ enum Command {
         app_version: Option<i64>,
         #[command(flatten)]
         table_args: TableArgs,
+        /// Lineage: a table the data was read from, as TABLE@SNAPSHOT_ID (or TABLE@VERSION,
+        /// TABLE@TAG), recorded in the commit (repeatable).
+        #[arg(long = "input-table", value_name = "TABLE@SNAPSHOT_ID")]
+        input_tables: Vec<String>,
     },
     /// Make an earlier version the newest again, as a new commit.
     Restore {
@@ -188,12 +207,75 @@ enum Command {
         /// Table location.
         table: String,
     },
+    /// Run one SQL query, or start an interactive SQL shell when QUERY is left out.
+    ///
+    /// Tables: those given with --table, and any table named by its path in double quotes
+    /// (`SELECT * FROM "/data/sales" VERSION AS OF 3`).
+    Sql {
+        /// The query.
+        query: Option<String>,
+        /// A table to register as NAME=URI (repeatable).
+        #[arg(long = "table", value_name = "NAME=URI")]
+        tables: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+        format: RowFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<String>,
+    },
     /// Describe a version of a table: schema, partitioning, protocol, size, properties.
     Describe {
         /// Table location.
         table: String,
         #[command(flatten)]
         at: VersionArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
+        format: DocFormat,
+    },
+    /// Tags: named, immutable references to versions (create, list, delete).
+    Tag {
+        /// Table location.
+        table: String,
+        #[command(subcommand)]
+        action: repro::TagAction,
+    },
+    /// Pins: versions held for a training run; vacuum keeps their files (create, list, release).
+    Pin {
+        /// Table location.
+        table: String,
+        #[command(subcommand)]
+        action: repro::PinAction,
+    },
+    /// Write a manifest: the snapshot id, schema, and every file with its size and SHA-256.
+    Manifest {
+        /// Table location.
+        table: String,
+        #[command(flatten)]
+        at: VersionArgs,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<String>,
+    },
+    /// Check that a table still holds exactly what a manifest records (exit status 1 if not).
+    Verify {
+        /// The manifest file.
+        manifest: String,
+        /// Read the table here instead of at the location the manifest records.
+        #[arg(long)]
+        table: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Table)]
+        format: DocFormat,
+    },
+    /// Show the inputs a version was written from, recursively.
+    Lineage {
+        /// Table location.
+        table: String,
+        /// The version (default: the latest).
+        #[arg(long)]
+        version: Option<u64>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = DocFormat::Table)]
         format: DocFormat,

@@ -356,6 +356,7 @@ impl AsyncFileReader for StoreFileReader {
                 .with_prefetch_hint(Some(FOOTER_PREFETCH))
                 .load_and_finish(&mut *self, size)
                 .await?;
+            crate::parquet_reader::check_metadata(&metadata, Some(size))?;
             Ok(Arc::new(metadata))
         }
         .boxed()

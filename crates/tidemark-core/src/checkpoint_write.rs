@@ -296,6 +296,7 @@ pub async fn write_checkpoint(snapshot: &Snapshot) -> Result<CheckpointSummary> 
         }
         total += rows as u64;
     }
+    crate::test_hooks::pause_point("checkpoint-writing").await;
     writer
         .close()
         .await
@@ -312,6 +313,7 @@ pub async fn write_checkpoint(snapshot: &Snapshot) -> Result<CheckpointSummary> 
         "sizeInBytes": summary.size_in_bytes,
         "numOfAddFiles": summary.add_files,
     });
+    crate::test_hooks::pause_point("before-last-checkpoint").await;
     let last = location.log_root().join("_last_checkpoint");
     location
         .store()

@@ -13,6 +13,16 @@
 //!
 //! Without a conflict the transaction moves on to the next version and tries again, so no
 //! commit is ever lost or overwritten, and a failed commit leaves the log as it was.
+//!
+//! **Ambiguous puts.** A put of `<N>.json` that fails with a transient error (a timeout, a
+//! dropped connection) may still have landed. The commit never guesses: it reads `<N>.json`
+//! back and compares its `commitInfo.txnId` (a fresh UUID per transaction) with its own. Its
+//! own id means the commit succeeded; another id means another writer won version `N` (checked
+//! for conflicts as above); no file means the put did not land, and it is tried again, with
+//! put-if-absent, after a backoff with jitter, up to [`RetryPolicy::max_attempts`](crate::retry::RetryPolicy::max_attempts) times. A put
+//! that keeps failing ends in [`Error::CommitFailed`], after a last read-back has shown that
+//! nothing of this transaction is visible. The same check runs when a put reports "already
+//! exists": that object may be this transaction's own earlier, ambiguous put.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -24,8 +34,10 @@ use crate::actions::{Action, CommitInfo, parse_commit};
 use crate::error::{Error, Result};
 use crate::log_segment::commit_file_name;
 use crate::predicate::PartitionPredicate;
+use crate::retry::is_transient;
 use crate::snapshot::Snapshot;
 use crate::storage::TableLocation;
+use crate::test_hooks::pause_point;
 
 /// How many versions a commit tries before giving up, by default.
 pub const DEFAULT_MAX_COMMIT_ATTEMPTS: usize = 10_000;
@@ -94,6 +106,8 @@ pub struct Transaction {
     actions: Vec<Action>,
     read_scope: ReadScope,
     max_attempts: usize,
+    /// Entries recorded under `commitInfo.tidemark` besides `meta` (e.g. `lineage`).
+    tidemark_entries: Map<String, Value>,
 }
 
 impl Transaction {
@@ -114,7 +128,15 @@ impl Transaction {
             actions: Vec::new(),
             read_scope: ReadScope::Nothing,
             max_attempts: DEFAULT_MAX_COMMIT_ATTEMPTS,
+            tidemark_entries: Map::new(),
         }
+    }
+
+    /// Records a value under `commitInfo.tidemark.<key>` (for instance `lineage`, see
+    /// [`crate::lineage`]). The key `meta` is taken by [`CommitMetadata::properties`].
+    pub fn with_tidemark_entry(mut self, key: &str, value: Value) -> Self {
+        self.tidemark_entries.insert(key.to_string(), value);
+        self
     }
 
     /// Adds actions to commit.
@@ -186,7 +208,7 @@ impl Transaction {
             })
     }
 
-    fn commit_info(&self, timestamp_ms: i64, ict: bool) -> CommitInfo {
+    fn commit_info(&self, timestamp_ms: i64, ict: bool, txn_id: &str) -> CommitInfo {
         let mut info = Map::new();
         info.insert("timestamp".into(), Value::from(timestamp_ms));
         if ict {
@@ -213,10 +235,8 @@ impl Transaction {
             info.insert("userName".into(), Value::from(author.clone()));
         }
         info.insert("engineInfo".into(), Value::from(engine_info()));
-        info.insert(
-            "txnId".into(),
-            Value::from(uuid::Uuid::new_v4().to_string()),
-        );
+        info.insert("txnId".into(), Value::from(txn_id));
+        let mut tidemark = self.tidemark_entries.clone();
         if !self.metadata.properties.is_empty() {
             let meta: Map<String, Value> = self
                 .metadata
@@ -224,8 +244,9 @@ impl Transaction {
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::from(v.clone())))
                 .collect();
-            let mut tidemark = Map::new();
             tidemark.insert("meta".into(), Value::Object(meta));
+        }
+        if !tidemark.is_empty() {
             info.insert("tidemark".into(), Value::Object(tidemark));
         }
         CommitInfo(info)
@@ -260,69 +281,120 @@ impl Transaction {
 
     /// Commits: writes the next version, retrying on later versions while other writers'
     /// commits do not conflict.
+    ///
+    /// A put that fails with a transient error is resolved by reading the version back (see
+    /// the module documentation); nothing is ever written twice.
     pub async fn commit(self) -> Result<CommitOutcome> {
         let ict = self.in_commit_timestamps();
         let read_version = self.read_snapshot.as_ref().map(|s| s.version());
         let first = read_version.map_or(0, |v| v + 1);
+        let txn_id = uuid::Uuid::new_v4().to_string();
+        let policy = self.location.retry_policy();
         // In-commit timestamps must grow strictly from version to version.
         let mut previous_ict = match &self.read_snapshot {
             Some(s) if s.in_commit_timestamps_enabled() => Some(s.timestamp_ms()),
             _ => None,
         };
+        pause_point("before-commit").await;
         let mut version = first;
-        for attempt in 1..=self.max_attempts {
+        let mut failed_puts: u32 = 0;
+        let mut attempt = 1;
+        while attempt <= self.max_attempts {
             let now = chrono::Utc::now().timestamp_millis();
             let timestamp_ms = match previous_ict {
                 Some(previous) if ict => now.max(previous + 1),
                 _ => now,
             };
-            let bytes = self.commit_bytes(self.commit_info(timestamp_ms, ict))?;
+            let bytes = self.commit_bytes(self.commit_info(timestamp_ms, ict, &txn_id))?;
             let path = self.location.log_root().join(commit_file_name(version));
             let options = PutOptions {
                 mode: PutMode::Create,
                 ..Default::default()
             };
-            match self
+            let put = self
                 .location
                 .store()
                 .put_opts(&path, PutPayload::from(bytes), options)
-                .await
-            {
-                Ok(_) => {
-                    return Ok(CommitOutcome {
-                        version,
-                        attempts: attempt,
-                        timestamp_ms,
-                    });
-                }
+                .await;
+            let outcome = CommitOutcome {
+                version,
+                attempts: attempt,
+                timestamp_ms,
+            };
+            let winner = match put {
+                Ok(_) => return Ok(outcome),
                 Err(object_store::Error::AlreadyExists { .. }) => {
-                    let Some(read_version) = read_version else {
-                        return Err(Error::TableAlreadyExists {
-                            location: self.location.url().to_string(),
-                            version,
-                        });
-                    };
                     let winner = read_commit(&self.location, version).await?;
-                    self.check_conflicts(read_version, version, &winner)?;
-                    let winner_ict = winner.iter().find_map(|a| match a {
-                        Action::CommitInfo(ci) => ci.in_commit_timestamp(),
-                        _ => None,
-                    });
-                    if let Some(w) = winner_ict {
-                        previous_ict = Some(previous_ict.map_or(w, |p| p.max(w)));
+                    if commit_txn_id(&winner) == Some(txn_id.as_str()) {
+                        // Our own earlier put, reported as failed, had landed.
+                        return Ok(outcome);
                     }
-                    version += 1;
+                    winner
+                }
+                Err(e) if is_transient(&e) => {
+                    // Ambiguous: the put may or may not have landed. Read it back.
+                    match self.read_back(version, &txn_id).await {
+                        Ok(ReadBack::Ours) => return Ok(outcome),
+                        Ok(ReadBack::Other(winner)) => winner,
+                        Ok(ReadBack::Absent) => {
+                            failed_puts += 1;
+                            if failed_puts >= policy.max_attempts {
+                                return Err(Error::CommitFailed {
+                                    version,
+                                    attempts: failed_puts,
+                                    source: e,
+                                });
+                            }
+                            tokio::time::sleep(policy.delay(failed_puts)).await;
+                            continue;
+                        }
+                        Err(read_error) => {
+                            return Err(Error::CommitOutcomeUnknown {
+                                version,
+                                txn_id,
+                                reason: format!(
+                                    "the put failed ({e}) and reading the version back failed too ({read_error})"
+                                ),
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     return Err(Error::store(format!("writing commit file '{path}'"), e));
                 }
+            };
+            let Some(read_version) = read_version else {
+                return Err(Error::TableAlreadyExists {
+                    location: self.location.url().to_string(),
+                    version,
+                });
+            };
+            self.check_conflicts(read_version, version, &winner)?;
+            let winner_ict = winner.iter().find_map(|a| match a {
+                Action::CommitInfo(ci) => ci.in_commit_timestamp(),
+                _ => None,
+            });
+            if let Some(w) = winner_ict {
+                previous_ict = Some(previous_ict.map_or(w, |p| p.max(w)));
             }
+            version += 1;
+            attempt += 1;
         }
         Err(Error::TooManyCommitAttempts {
             attempts: self.max_attempts,
             first_attempted: first,
             last_attempted: version.saturating_sub(1),
         })
+    }
+
+    /// Reads version `version` back after an ambiguous put.
+    async fn read_back(&self, version: u64, txn_id: &str) -> Result<ReadBack> {
+        match read_commit(&self.location, version).await {
+            Ok(actions) if commit_txn_id(&actions) == Some(txn_id) => Ok(ReadBack::Ours),
+            Ok(actions) => Ok(ReadBack::Other(actions)),
+            Err(e) if e.is_not_found() => Ok(ReadBack::Absent),
+            Err(e) => Err(e),
+        }
     }
 
     /// Checks one winning commit against this transaction.
@@ -412,6 +484,24 @@ impl Transaction {
         }
         Ok(())
     }
+}
+
+/// What reading a version back after an ambiguous put found.
+enum ReadBack {
+    /// This transaction's commit: the put landed.
+    Ours,
+    /// Another writer's commit.
+    Other(Vec<Action>),
+    /// Nothing: the put did not land.
+    Absent,
+}
+
+/// The `commitInfo.txnId` of a commit, if it records one.
+pub fn commit_txn_id(actions: &[Action]) -> Option<&str> {
+    actions.iter().find_map(|a| match a {
+        Action::CommitInfo(ci) => ci.0.get("txnId").and_then(Value::as_str),
+        _ => None,
+    })
 }
 
 /// Reads the actions of one commit.

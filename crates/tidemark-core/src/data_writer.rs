@@ -311,6 +311,7 @@ impl DataWriter {
         for (_, file) in open {
             let add = finish_file(file).await?;
             self.finished.push(add);
+            crate::test_hooks::pause_point("data-file-written").await;
         }
         Ok(self.finished)
     }

@@ -199,6 +199,119 @@ pub enum Error {
         /// The last version tried.
         last_attempted: u64,
     },
+
+    /// The commit file could not be written: every put failed with a transient store error,
+    /// and reading the version back showed that none of them landed.
+    #[error(
+        "could not write commit version {version}: {attempts} attempts failed, the last with: {source}; the version was read back and holds nothing from this transaction, so nothing was committed: retry the write once the store is reachable"
+    )]
+    CommitFailed {
+        /// The version tried.
+        version: u64,
+        /// How many puts failed.
+        attempts: u32,
+        /// The store's last error.
+        #[source]
+        source: object_store::Error,
+    },
+
+    /// A put of a commit failed ambiguously and the version could not be read back, so whether
+    /// this transaction committed is unknown.
+    #[error(
+        "the outcome of commit version {version} is unknown: {reason}; check whether version {version} exists and records commitInfo.txnId {txn_id} (`tidemark history`) before writing again"
+    )]
+    CommitOutcomeUnknown {
+        /// The version tried.
+        version: u64,
+        /// This transaction's `commitInfo.txnId`.
+        txn_id: String,
+        /// What failed.
+        reason: String,
+    },
+
+    /// A snapshot id could not be parsed.
+    #[error(
+        "invalid snapshot id '{id}': {reason}; a snapshot id looks like tm1.<table id>.<version>.<digest>, as `tidemark describe` prints it"
+    )]
+    InvalidSnapshotId {
+        /// The id as given.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The table at a location is not the table a snapshot id (or tag, pin, lineage record)
+    /// was taken from.
+    #[error(
+        "snapshot {id} belongs to table {expected}, but the table at '{location}' is table {found}: the table was replaced (deleted and created again) since the id was taken, and the data it names is no longer there; read it from a copy of the original table"
+    )]
+    SnapshotTableReplaced {
+        /// The snapshot id.
+        id: String,
+        /// The table location.
+        location: String,
+        /// The table id in the snapshot id.
+        expected: String,
+        /// The id of the table found at the location.
+        found: String,
+    },
+
+    /// A version no longer holds the content its snapshot id was computed from.
+    #[error(
+        "version {version} no longer has the content snapshot {id} names (its content digest is now {found}): the table's log was rewritten since the id was taken; this version cannot be used to reproduce what the id names"
+    )]
+    SnapshotContentChanged {
+        /// The snapshot id.
+        id: String,
+        /// Its version.
+        version: u64,
+        /// The digest the version has now.
+        found: String,
+    },
+
+    /// A tag does not exist.
+    #[error(
+        "no tag '{name}' on the table at '{location}'; `tidemark tag TABLE list` shows the tags"
+    )]
+    TagNotFound {
+        /// The tag name.
+        name: String,
+        /// The table location.
+        location: String,
+    },
+
+    /// A tag of that name exists already; tags are immutable.
+    #[error(
+        "the tag '{name}' exists already (version {version}); tags cannot be moved or overwritten: choose another name, or delete the tag first"
+    )]
+    TagExists {
+        /// The tag name.
+        name: String,
+        /// The version the existing tag names.
+        version: u64,
+    },
+
+    /// A pin does not exist.
+    #[error("no pin '{id}' on the table at '{location}'; `tidemark pin TABLE list` shows the pins")]
+    PinNotFound {
+        /// The pin id.
+        id: String,
+        /// The table location.
+        location: String,
+    },
+
+    /// Vacuum cannot tell which files a tag or pin needs, so it deletes nothing.
+    #[error(
+        "cannot vacuum: {reference} names version {version}, whose files cannot be determined ({reason}); nothing was deleted: delete the tag or release the pin if the version is really gone"
+    )]
+    ProtectedVersionUnreadable {
+        /// The tag or pin, e.g. `tag 'v1'`.
+        reference: String,
+        /// The version it names.
+        version: u64,
+        /// Why its files cannot be listed.
+        reason: String,
+    },
 }
 
 /// Which unsupported part of the protocol a table needs.

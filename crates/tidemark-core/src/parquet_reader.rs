@@ -68,14 +68,46 @@ impl AsyncFileReader for StoreFileReader {
             let reader = ParquetMetaDataReader::new()
                 .with_prefetch_hint(Some(FOOTER_PREFETCH))
                 .with_arrow_reader_options(options);
-            let metadata = match self.size {
+            let size = self.size;
+            let metadata = match size {
                 Some(size) => reader.load_and_finish(self, size).await?,
                 None => reader.load_via_suffix_and_finish(self).await?,
             };
+            check_metadata(&metadata, size)?;
             Ok(Arc::new(metadata))
         }
         .boxed()
     }
+}
+
+/// Checks a file's footer for values the Parquet reader would panic on rather than refuse
+/// (negative offsets or sizes of column chunks, chunks past the end of the file), so that a
+/// damaged file is an error, never a crash.
+pub fn check_metadata(metadata: &ParquetMetaData, file_size: Option<u64>) -> Result<()> {
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        if group.num_rows() < 0 {
+            return Err(ParquetError::General(format!(
+                "corrupt footer: row group {g} has a negative row count"
+            )));
+        }
+        for (c, column) in group.columns().iter().enumerate() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let length = column.compressed_size();
+            let in_file = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(length).ok())
+                .and_then(|(s, l)| s.checked_add(l))
+                .is_some_and(|end| file_size.is_none_or(|size| end <= size));
+            if column.data_page_offset() < 0 || !in_file {
+                return Err(ParquetError::General(format!(
+                    "corrupt footer: column chunk {c} of row group {g} claims bytes {start}..+{length}, outside the file"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl MetadataSuffixFetch for &mut StoreFileReader {

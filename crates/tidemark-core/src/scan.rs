@@ -190,7 +190,11 @@ impl Scan {
         futures::stream::iter(self.files.clone())
             .map(move |add| {
                 let plan = plan.clone();
-                async move { FileScan::open(plan, add).await.map(FileScan::into_stream) }
+                async move {
+                    FileScan::open(plan, add, None)
+                        .await
+                        .map(FileScan::into_stream)
+                }
             })
             .buffered(self.file_concurrency)
             .try_flatten()
@@ -200,9 +204,28 @@ impl Scan {
     /// Reads one file of the scan into batches of the scan's schema.
     pub fn execute_file(&self, add: Add) -> BoxStream<'static, Result<RecordBatch>> {
         let plan = self.plan.clone();
-        futures::stream::once(
-            async move { FileScan::open(plan, add).await.map(FileScan::into_stream) },
-        )
+        futures::stream::once(async move {
+            FileScan::open(plan, add, None)
+                .await
+                .map(FileScan::into_stream)
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    /// Reads one row group (by index, from 0) of one file of the scan, with the file's
+    /// deletion vector applied at the row group's row positions.
+    pub fn execute_row_group(
+        &self,
+        add: Add,
+        row_group: usize,
+    ) -> BoxStream<'static, Result<RecordBatch>> {
+        let plan = self.plan.clone();
+        futures::stream::once(async move {
+            FileScan::open(plan, add, Some(row_group))
+                .await
+                .map(FileScan::into_stream)
+        })
         .try_flatten()
         .boxed()
     }
@@ -216,6 +239,8 @@ struct FileScan {
     /// For each output column, where its values come from.
     sources: Vec<ColumnSource>,
     stream: Option<ParquetRecordBatchStream<StoreFileReader>>,
+    /// The file's row number of the first row read (not 0 when one row group is read).
+    first_row: u64,
 }
 
 enum ColumnSource {
@@ -228,7 +253,7 @@ enum ColumnSource {
 }
 
 impl FileScan {
-    async fn open(plan: Arc<ScanPlan>, add: Add) -> Result<Self> {
+    async fn open(plan: Arc<ScanPlan>, add: Add, row_group: Option<usize>) -> Result<Self> {
         let path = plan.location.resolve(&add.path)?;
         let deleted = match &add.deletion_vector {
             Some(dv) => Some(deletion_vector::load(&plan.location, dv).await.map_err(
@@ -281,6 +306,27 @@ impl FileScan {
             })
             .collect();
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let mut first_row = 0u64;
+        let builder = match row_group {
+            None => builder,
+            Some(index) => {
+                let groups = builder.metadata().row_groups();
+                if index >= groups.len() {
+                    return Err(Error::DataFile {
+                        path: add.path.clone(),
+                        reason: format!(
+                            "row group {index} asked for, but the file has {} row groups",
+                            groups.len()
+                        ),
+                    });
+                }
+                first_row = groups[..index]
+                    .iter()
+                    .map(|g| u64::try_from(g.num_rows()).unwrap_or(0))
+                    .sum();
+                builder.with_row_groups(vec![index])
+            }
+        };
         let stream = builder
             .with_projection(mask)
             .with_batch_size(plan.batch_size)
@@ -292,6 +338,7 @@ impl FileScan {
             deleted,
             sources,
             stream: Some(stream),
+            first_row,
         })
     }
 
@@ -299,7 +346,7 @@ impl FileScan {
         let Some(stream) = self.stream.take() else {
             return futures::stream::empty().boxed();
         };
-        let mut row_offset = 0u64;
+        let mut row_offset = self.first_row;
         stream
             .map(move |batch| {
                 let batch = batch.map_err(|e| {
@@ -494,13 +541,37 @@ fn conform(
             .map_err(|e| Error::arrow("rebuilding a map column", e))?;
             Ok(Arc::new(map))
         }
-        _ => arrow::compute::cast(array, target).map_err(|e| {
-            Error::Schema(format!(
-                "cannot read a {} column as {}: {e}",
-                array.data_type(),
-                target
-            ))
-        }),
+        _ => {
+            // Text and binary convert only among themselves: a cast from text would turn
+            // every unparseable value into a null, silently wrong rows.
+            let textual = |t: &ArrowType| {
+                matches!(
+                    t,
+                    ArrowType::Utf8
+                        | ArrowType::LargeUtf8
+                        | ArrowType::Utf8View
+                        | ArrowType::Binary
+                        | ArrowType::LargeBinary
+                        | ArrowType::BinaryView
+                        | ArrowType::FixedSizeBinary(_)
+                )
+            };
+            if textual(array.data_type()) != textual(target) {
+                return Err(type_mismatch(array, target));
+            }
+            // Not `safe`: a value that does not convert is an error, never a null.
+            let options = arrow::compute::CastOptions {
+                safe: false,
+                ..Default::default()
+            };
+            arrow::compute::cast_with_options(array, target, &options).map_err(|e| {
+                Error::Schema(format!(
+                    "cannot read a {} column as {}: {e}",
+                    array.data_type(),
+                    target
+                ))
+            })
+        }
     }
 }
 

@@ -291,6 +291,12 @@ impl Snapshot {
         &self.state
     }
 
+    /// The snapshot id of this version: `tm1.<table id>.<version>.<content digest>`, unique
+    /// across tables and verifiable (see [`crate::snapshot_id`]).
+    pub fn snapshot_id(&self) -> Result<String> {
+        Ok(crate::snapshot_id::SnapshotId::of(self)?.to_string())
+    }
+
     /// Whether the table records in-commit timestamps.
     pub fn in_commit_timestamps_enabled(&self) -> bool {
         self.metadata

@@ -7,16 +7,24 @@ use object_store::path::Path;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::retry::{RetryPolicy, RetryingStore};
 
 /// A table's location: the object store that holds it and the path of its root inside that store.
 ///
 /// Every file of the table (the `_delta_log/` folder, data files, deletion vectors) is addressed
 /// relative to [`TableLocation::root`].
+///
+/// The store is wrapped in a [`RetryingStore`]: transient errors of reads and idempotent writes
+/// are retried with backoff and jitter ([`RetryPolicy::default`] unless
+/// [`TableLocation::with_retry_policy`] says otherwise).
 #[derive(Debug, Clone)]
 pub struct TableLocation {
     store: Arc<dyn ObjectStore>,
+    raw_store: Arc<dyn ObjectStore>,
+    retry: RetryPolicy,
     root: Path,
     url: Url,
+    allowed_prefixes: Vec<Url>,
 }
 
 impl TableLocation {
@@ -67,24 +75,55 @@ impl TableLocation {
             }
             other => {
                 return Err(Error::InvalidUri {
-                    uri: uri.to_string(),
+                    uri: redact(uri),
                     reason: format!(
                         "unsupported scheme '{other}'; use a local path, file://, memory://, s3://, gs:// or az://"
                     ),
                 });
             }
         };
-        Ok(Self { store, root, url })
+        Ok(Self::from_store(store, root, redact_url(&url)))
     }
 
     /// Uses an existing object store, with the table at `root` inside it.
     ///
-    /// `url` is only used to name the table in messages and to resolve absolute paths.
+    /// `url` is only used to name the table in messages and to resolve absolute paths. The store
+    /// is wrapped in a [`RetryingStore`] with the default [`RetryPolicy`].
     pub fn from_store(store: Arc<dyn ObjectStore>, root: Path, url: Url) -> Self {
-        Self { store, root, url }
+        let retry = RetryPolicy::default();
+        Self {
+            store: Arc::new(RetryingStore::new(store.clone(), retry)),
+            raw_store: store,
+            retry,
+            root,
+            url,
+            allowed_prefixes: Vec::new(),
+        }
     }
 
-    /// The object store that holds the table.
+    /// Uses `policy` for retries of transient store errors ([`RetryPolicy::none`] turns them
+    /// off).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self.store = Arc::new(RetryingStore::new(self.raw_store.clone(), policy));
+        self
+    }
+
+    /// Allows the log to name data files by absolute URI under `prefix` too (a shallow clone
+    /// reading the files of its source table). The prefix must be in the same store (same
+    /// scheme and bucket or host) as the table; by default only absolute URIs inside the table
+    /// root are read.
+    pub fn with_allowed_prefix(mut self, prefix: Url) -> Self {
+        self.allowed_prefixes.push(prefix);
+        self
+    }
+
+    /// The retry policy of the store.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// The object store that holds the table (wrapped in a [`RetryingStore`]).
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
     }
@@ -107,12 +146,14 @@ impl TableLocation {
     /// Resolves a path written in the log (relative to the table root, percent-encoded as a
     /// URI path, or an absolute URI) to a path inside the store.
     ///
-    /// Absolute URIs are accepted only when they point inside this table's root.
+    /// A relative path that leaves the table root (`..`, `.`, also percent-encoded, also behind
+    /// encoded slashes) is refused. Absolute URIs are accepted only when they point inside this
+    /// table's root, or under a prefix allowed with [`TableLocation::with_allowed_prefix`].
     pub fn resolve(&self, log_path: &str) -> Result<Path> {
         if let Ok(url) = Url::parse(log_path)
             && url.scheme().len() > 1
         {
-            return self.resolve_absolute(log_path, &url);
+            return self.resolve_absolute(&url);
         }
         let decoded = percent_decode(log_path).map_err(|reason| {
             Error::InvalidArgument(format!(
@@ -121,7 +162,7 @@ impl TableLocation {
         })?;
         let mut path = self.root.clone();
         for part in decoded.split('/').filter(|p| !p.is_empty()) {
-            if part == ".." || part == "." {
+            if part == ".." || part == "." || part.contains('\\') || part.contains('\0') {
                 return Err(Error::InvalidArgument(format!(
                     "path '{log_path}' in the log leaves the table root; refusing to read it"
                 )));
@@ -139,19 +180,34 @@ impl TableLocation {
         Ok(path)
     }
 
-    fn resolve_absolute(&self, log_path: &str, url: &Url) -> Result<Path> {
-        let same_store = url.scheme() == self.url.scheme() && url.host_str() == self.url.host_str();
+    fn resolve_absolute(&self, url: &Url) -> Result<Path> {
+        let same_store = |other: &Url| {
+            url.scheme() == other.scheme()
+                && url.host_str() == other.host_str()
+                && url.port() == other.port()
+        };
+        let shown = redact_url(url);
         let full = Path::from_url_path(url.path()).map_err(|e| {
             Error::InvalidArgument(format!(
-                "absolute path '{log_path}' in the log is invalid: {e}"
+                "absolute path '{shown}' in the log is invalid: {e}"
             ))
         })?;
-        let inside = same_store && full.prefix_match(&self.root).is_some();
-        if inside {
+        let inside = same_store(&self.url) && full.prefix_match(&self.root).is_some();
+        let allowed = self.allowed_prefixes.iter().any(|prefix| {
+            same_store(prefix)
+                && Path::from_url_path(prefix.path()).is_ok_and(|p| full.prefix_match(&p).is_some())
+        });
+        if !same_store(&self.url) && allowed {
+            return Err(Error::InvalidArgument(format!(
+                "absolute path '{shown}' in the log is in another store than the table '{}'; Tidemark reads data files from the table's store only",
+                self.url
+            )));
+        }
+        if inside || allowed {
             Ok(full)
         } else {
             Err(Error::InvalidArgument(format!(
-                "absolute path '{log_path}' in the log is outside the table root '{}'; Tidemark reads only files inside the table",
+                "absolute path '{shown}' in the log is outside the table root '{}'; Tidemark reads only files inside the table, or under prefixes the caller allows",
                 self.url
             )))
         }
@@ -193,6 +249,11 @@ fn parse_url(uri: &str) -> Result<Url> {
     match Url::parse(uri) {
         // A single letter scheme is a Windows drive letter, not a URL.
         Ok(url) if url.scheme().len() > 1 => Ok(url),
+        // Something that looks like a URI but is not one is not a local path either.
+        Err(e) if uri.contains("://") => Err(Error::InvalidUri {
+            uri: redact(uri),
+            reason: format!("not a valid URI: {e}"),
+        }),
         _ => {
             let path = std::path::Path::new(uri);
             let absolute = if path.is_absolute() {
@@ -233,9 +294,69 @@ fn url_root(uri: &str, url: &Url) -> Result<Path> {
 
 fn invalid(uri: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidUri {
-        uri: uri.to_string(),
-        reason: e.to_string(),
+        uri: redact(uri),
+        reason: redact_secrets_in(&e.to_string(), uri),
     }
+}
+
+/// A location as it may be shown: user info and query parameters of a URI (where credentials
+/// and signatures go) are replaced by `***`. Local paths are shown unchanged.
+pub fn redact(uri: &str) -> String {
+    match Url::parse(uri) {
+        Ok(url) if url.scheme().len() > 1 => redact_url(&url).to_string(),
+        _ => match uri.split_once("://") {
+            // Not parseable, but shaped like a URI: keep the scheme and the path only.
+            Some((scheme, rest)) => {
+                let rest = rest.split(['?', '#']).next().unwrap_or_default();
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = match authority.rsplit_once('@') {
+                    Some((_, host)) => format!("***@{host}"),
+                    None => authority.to_string(),
+                };
+                let query = if uri.contains('?') { "?***" } else { "" };
+                format!("{scheme}://{host}{path}{query}")
+            }
+            None => uri.to_string(),
+        },
+    }
+}
+
+fn redact_url(url: &Url) -> Url {
+    let mut shown = url.clone();
+    if !shown.username().is_empty() {
+        let _ = shown.set_username("***");
+    }
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    if shown.query().is_some() {
+        shown.set_query(Some("***"));
+    }
+    shown.set_fragment(None);
+    shown
+}
+
+/// Removes, from a message of a library Tidemark calls, the secret parts of `uri` it may echo.
+fn redact_secrets_in(message: &str, uri: &str) -> String {
+    let Ok(url) = Url::parse(uri) else {
+        return message.to_string();
+    };
+    let mut out = message.to_string();
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some(password) = url.password() {
+        secrets.push(password.to_string());
+    }
+    if !url.username().is_empty() {
+        secrets.push(url.username().to_string());
+    }
+    if let Some(query) = url.query() {
+        secrets.push(query.to_string());
+        secrets.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+    }
+    for secret in secrets.iter().filter(|s| s.len() >= 3) {
+        out = out.replace(secret.as_str(), "***");
+    }
+    out
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::storage::TableLocation;
 use crate::time_travel;
 
 /// Which version of a table to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum VersionSpec {
     /// The newest version.
     #[default]
@@ -19,6 +19,11 @@ pub enum VersionSpec {
     Version(u64),
     /// The newest version committed at or before an instant.
     Timestamp(DateTime<Utc>),
+    /// The version a snapshot id names (`tm1.<table id>.<version>.<digest>`), checked to be
+    /// of this table and to hold the content the id was taken from.
+    SnapshotId(String),
+    /// The version a tag names (see [`crate::tag`]), checked like a snapshot id.
+    Tag(String),
 }
 
 /// A Delta table at a location.
@@ -64,6 +69,13 @@ impl Table {
                 let listing = LogListing::list(&self.location, None).await?;
                 let version = self.version_at(&listing, instant).await?;
                 Snapshot::load_from_listing(&self.location, &listing, version).await
+            }
+            VersionSpec::SnapshotId(id) => {
+                crate::snapshot_id::resolve(&self.location, &id.parse()?).await
+            }
+            VersionSpec::Tag(name) => {
+                let tag = crate::tag::read_tag(&self.location, &name).await?;
+                crate::snapshot_id::resolve(&self.location, &tag.snapshot_id.parse()?).await
             }
         }
     }

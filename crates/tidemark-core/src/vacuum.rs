@@ -7,6 +7,9 @@
 //! versions that expired, and orphans of writes that failed before committing. Files younger
 //! than the window are never deleted, so a write in progress keeps its files.
 //!
+//! Files of versions that a tag or an unexpired pin names are kept whatever their age, and the
+//! report says which tag or pin kept which files (see [`crate::protection`]).
+//!
 //! A dry run (the default) reports what would be deleted and deletes nothing.
 
 use std::collections::HashSet;
@@ -62,6 +65,11 @@ pub struct VacuumReport {
     pub files_kept: usize,
     /// Whether this was a dry run.
     pub dry_run: bool,
+    /// Each tag and unexpired pin, the version it protects, and the files vacuum kept for it
+    /// that it would otherwise have deleted.
+    pub protected: Vec<crate::protection::ProtectedVersion>,
+    /// Pins that have expired: they protected nothing.
+    pub expired_pins: Vec<crate::pin::Pin>,
 }
 
 /// Vacuums the table at `location`.
@@ -94,6 +102,7 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
     let cutoff = now - retention_ms;
     let oldest = oldest_retained_version(location, &latest, cutoff).await?;
     let needed = needed_files(location, &latest, oldest).await?;
+    let protection = crate::protection::Protection::load(location, now).await?;
 
     let candidates: Vec<(Path, u64)> = location
         .store()
@@ -107,6 +116,8 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
         })
         .try_collect()
         .await?;
+    // Tags and unexpired pins keep every file of their versions.
+    let (candidates, protected) = protection.split(location, candidates);
     let mut files: Vec<(String, Path, u64)> = candidates
         .into_iter()
         .map(|(path, size)| (relative(location, &path), path, size))
@@ -134,6 +145,8 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
         files: files.into_iter().map(|(name, _, _)| name).collect(),
         files_kept: needed.len(),
         dry_run: options.dry_run,
+        protected,
+        expired_pins: protection.expired_pins,
     })
 }
 

@@ -300,6 +300,7 @@ pub struct WriteBuilder {
     app_transaction: Option<(String, i64)>,
     file_options: FileOptions,
     progress: Option<ProgressCallback>,
+    lineage: Vec<crate::lineage::LineageInput>,
 }
 
 impl std::fmt::Debug for WriteBuilder {
@@ -325,7 +326,23 @@ impl WriteBuilder {
             app_transaction: None,
             file_options: FileOptions::default(),
             progress: None,
+            lineage: Vec::new(),
         }
+    }
+
+    /// Records that the data written was read from the table at `table` (a URI or path), at
+    /// the version `snapshot_id` names, in the commit's `commitInfo.tidemark.lineage` (see
+    /// [`crate::lineage`]). Repeatable, once per input.
+    pub fn with_lineage_input(
+        mut self,
+        table: impl Into<String>,
+        snapshot_id: impl Into<String>,
+    ) -> Self {
+        self.lineage.push(crate::lineage::LineageInput {
+            table: table.into(),
+            snapshot_id: snapshot_id.into(),
+        });
+        self
     }
 
     /// Append (default) or overwrite.
@@ -588,6 +605,10 @@ impl WriteBuilder {
         if let Some(predicate) = &predicate {
             transaction =
                 transaction.with_parameter("predicate", json_list(&[predicate.to_string()]));
+        }
+        if !self.lineage.is_empty() {
+            transaction = transaction
+                .with_tidemark_entry("lineage", crate::lineage::lineage_value(&self.lineage));
         }
         let committed = transaction.commit().await?;
         outcome.version = Some(committed.version);

@@ -11,7 +11,8 @@ use datafusion::dataframe::DataFrame;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
-use datafusion::sql::sqlparser::ast::ObjectName;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::{ObjectName, Statement, TableObject};
 use tidemark_core::snapshot::Snapshot;
 use tidemark_core::table::{Table, VersionSpec};
 
@@ -20,7 +21,8 @@ use crate::factory::TidemarkTableFactory;
 use crate::functions::{FilesFunction, HistoryFunction};
 use crate::provider::TidemarkTable;
 use crate::time_travel::{
-    AsOf, ResolvedVersions, TimeTravelDialect, TimeTravelPlanner, as_of, collect_clauses,
+    AsOf, ResolvedVersions, StatementTables, TimeTravelDialect, TimeTravelPlanner, as_of,
+    collect_clauses,
 };
 
 /// A DataFusion session for Tidemark tables.
@@ -125,6 +127,8 @@ impl TidemarkContext {
                 .ok_or_else(|| DataFusionError::Internal("a Tidemark table changed type".into()))?;
             let spec = match as_of(clause)? {
                 AsOf::Version(version) => VersionSpec::Version(version),
+                AsOf::Snapshot(id) => VersionSpec::SnapshotId(id),
+                AsOf::Tag(name) => VersionSpec::Tag(name),
                 AsOf::Timestamp(expr) => {
                     VersionSpec::Timestamp(self.evaluate_instant(&name, &expr.to_string()).await?)
                 }
@@ -138,9 +142,66 @@ impl TidemarkContext {
                 })?;
             self.resolved.insert(clause, Arc::new(snapshot));
         }
+        self.record_lineage(&statement, &tables).await?;
         let state = self.ctx.state();
         let plan = state.statement_to_plan(statement).await?;
         self.ctx.execute_logical_plan(plan).await
+    }
+
+    /// For an `INSERT` into a Tidemark table, records every Tidemark table the statement reads
+    /// (at the snapshot it reads) as an input of the commit.
+    async fn record_lineage(
+        &self,
+        statement: &DFStatement,
+        tables: &StatementTables,
+    ) -> Result<()> {
+        let DFStatement::Statement(inner) = statement else {
+            return Ok(());
+        };
+        let Statement::Insert(insert) = inner.as_ref() else {
+            return Ok(());
+        };
+        let TableObject::TableName(target_name) = &insert.table else {
+            return Ok(());
+        };
+        let Ok(target) = self.ctx.table_provider(reference_of(target_name)).await else {
+            return Ok(());
+        };
+        let Some(target) = target.downcast_ref::<TidemarkTable>() else {
+            return Ok(());
+        };
+        let mut inputs: Vec<(String, String)> = Vec::new();
+        for clause in &tables.clauses {
+            if let Some(snapshot) = self.resolved.get(&clause.key()) {
+                inputs.push((
+                    snapshot.location().url().to_string(),
+                    snapshot.snapshot_id().map_err(external)?,
+                ));
+            }
+        }
+        let versioned: std::collections::HashSet<String> =
+            tables.clauses.iter().map(|c| c.table.to_string()).collect();
+        for relation in &tables.relations {
+            if relation == target_name || versioned.contains(&relation.to_string()) {
+                continue;
+            }
+            if relation.0.len() == 1 && tables.ctes.contains(&unquoted(relation)) {
+                continue;
+            }
+            if let Ok(provider) = self.ctx.table_provider(reference_of(relation)).await
+                && let Some(source) = provider.downcast_ref::<TidemarkTable>()
+            {
+                let snapshot = source.snapshot();
+                inputs.push((
+                    snapshot.location().url().to_string(),
+                    snapshot.snapshot_id().map_err(external)?,
+                ));
+            }
+        }
+        inputs.sort();
+        inputs.dedup();
+        target.set_pending_lineage(inputs);
+        Ok(())
     }
 
     /// Refreshes a Tidemark table the statement reads, or registers a table named by its path.
@@ -164,11 +225,12 @@ impl TidemarkContext {
                 // A table named by its path or URI.
                 let text = unquoted(relation);
                 let looks_like_path = text.contains('/') || text.contains(':');
-                if relation.0.len() == 1 && looks_like_path {
-                    if let Ok(table) = TidemarkTable::open(&text).await {
-                        self.ctx
-                            .register_table(TableReference::bare(text), Arc::new(table))?;
-                    }
+                if relation.0.len() == 1
+                    && looks_like_path
+                    && let Ok(table) = TidemarkTable::open(&text).await
+                {
+                    self.ctx
+                        .register_table(TableReference::bare(text), Arc::new(table))?;
                 }
                 Ok(())
             }

@@ -15,6 +15,7 @@ pub mod provider;
 mod pruning;
 pub mod scan_exec;
 pub mod sink;
+mod statistics;
 pub mod time_travel;
 
 pub use context::TidemarkContext;

@@ -13,7 +13,6 @@ use std::sync::{Arc, RwLock};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
-use datafusion::common::stats::Precision;
 use datafusion::common::{DFSchema, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
@@ -34,12 +33,12 @@ use tidemark_core::actions::Add;
 use tidemark_core::scan::ScanBuilder;
 use tidemark_core::schema::ColumnMappingMode;
 use tidemark_core::snapshot::Snapshot;
-use tidemark_core::stats::live_rows;
 
 use crate::error::external;
 use crate::pruning::{PruningCounts, is_partition_filter, prune_by_partition, prune_by_statistics};
 use crate::scan_exec::{ScanMode, TidemarkScanExec};
 use crate::sink::TidemarkSink;
+use crate::statistics::files_statistics;
 
 /// The snapshot a provider reads, with its Arrow schema.
 #[derive(Debug, Clone)]
@@ -69,6 +68,8 @@ struct Loaded {
 pub struct TidemarkTable {
     state: RwLock<Loaded>,
     pinned: bool,
+    /// Inputs (table URI, snapshot id) of the next `INSERT`, recorded as its lineage.
+    pending_lineage: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl TidemarkTable {
@@ -87,6 +88,7 @@ impl TidemarkTable {
         Ok(Self {
             state: RwLock::new(load(snapshot)?),
             pinned: false,
+            pending_lineage: Default::default(),
         })
     }
 
@@ -95,6 +97,7 @@ impl TidemarkTable {
         Ok(Self {
             state: RwLock::new(load(snapshot)?),
             pinned: true,
+            pending_lineage: Default::default(),
         })
     }
 
@@ -126,6 +129,21 @@ impl TidemarkTable {
             self.set_snapshot(Arc::new(newer))?;
         }
         Ok(())
+    }
+
+    /// Sets the lineage inputs (table URI, snapshot id) the next `INSERT` records.
+    pub fn set_pending_lineage(&self, inputs: Vec<(String, String)>) {
+        match self.pending_lineage.lock() {
+            Ok(mut guard) => *guard = inputs,
+            Err(poisoned) => *poisoned.into_inner() = inputs,
+        }
+    }
+
+    fn take_pending_lineage(&self) -> Vec<(String, String)> {
+        match self.pending_lineage.lock() {
+            Ok(mut guard) => std::mem::take(&mut *guard),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
     }
 
     /// Replaces the snapshot of a following provider.
@@ -190,7 +208,15 @@ impl datafusion::catalog::TableProvider for TidemarkTable {
     }
 
     fn statistics(&self) -> Option<Statistics> {
-        Some(table_statistics(&self.snapshot(), &self.schema()))
+        let Loaded { snapshot, schema } = self.loaded();
+        let names = physical_names(&snapshot).ok()?;
+        let files = snapshot.files_sorted();
+        Some(files_statistics(
+            &files,
+            &schema,
+            &names,
+            snapshot.partition_columns(),
+        ))
     }
 
     async fn scan(
@@ -216,22 +242,26 @@ impl datafusion::catalog::TableProvider for TidemarkTable {
                 self.snapshot().version()
             )));
         }
-        let sink = TidemarkSink::new(self.snapshot(), self.schema(), insert_op)?;
+        let sink = TidemarkSink::new(self.snapshot(), self.schema(), insert_op)?
+            .with_lineage(self.take_pending_lineage());
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
 }
 
-/// Row count and byte size of a snapshot, exact when every file has statistics.
-fn table_statistics(snapshot: &Snapshot, schema: &SchemaRef) -> Statistics {
-    let rows: Option<i64> = snapshot.files().map(live_rows).sum();
-    let bytes: i64 = snapshot.files().map(|f| f.size).sum();
-    let mut statistics = Statistics::new_unknown(schema);
-    statistics.num_rows = match rows {
-        Some(rows) => Precision::Exact(usize::try_from(rows).unwrap_or(0)),
-        None => Precision::Absent,
-    };
-    statistics.total_byte_size = Precision::Inexact(usize::try_from(bytes).unwrap_or(0));
-    statistics
+/// Logical to physical column names.
+fn physical_names(snapshot: &Snapshot) -> Result<HashMap<String, String>> {
+    let mode = snapshot.column_mapping();
+    snapshot
+        .schema()
+        .fields
+        .iter()
+        .map(|f| {
+            Ok((
+                f.name.clone(),
+                f.physical_name(mode).map_err(external)?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// Plans the scan of a snapshot.
@@ -245,17 +275,7 @@ pub(crate) async fn plan_scan(
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let partition_columns = snapshot.partition_columns().to_vec();
     let mode = snapshot.column_mapping();
-    let physical_names: HashMap<String, String> = snapshot
-        .schema()
-        .fields
-        .iter()
-        .map(|f| {
-            Ok((
-                f.name.clone(),
-                f.physical_name(mode).map_err(external)?.to_string(),
-            ))
-        })
-        .collect::<Result<_>>()?;
+    let physical_names = physical_names(snapshot)?;
     let partition_fields: Vec<(Field, String)> = partition_columns
         .iter()
         .map(|name| {
@@ -329,6 +349,7 @@ pub(crate) async fn plan_scan(
             &groups,
             data_predicate.clone(),
             limit.filter(|_| filters.is_empty()),
+            &physical_names,
         )?)
     } else {
         let mut names: Vec<String> = projection
@@ -347,12 +368,15 @@ pub(crate) async fn plan_scan(
             .with_batch_size(state.config().batch_size())
             .build()
             .map_err(external)?;
+        let statistics = files_statistics(&files, schema, &physical_names, &partition_columns)
+            .project(Some(&projection));
         ScanMode::Tidemark {
             scan,
             groups: groups
                 .into_iter()
                 .map(|g| g.into_iter().cloned().collect())
                 .collect(),
+            statistics: Arc::new(statistics),
         }
     };
     Ok(Arc::new(TidemarkScanExec::new(
@@ -392,6 +416,7 @@ fn native_scan(
     groups: &[Vec<&Add>],
     predicate: Option<Arc<dyn PhysicalExpr>>,
     limit: Option<usize>,
+    physical_names: &HashMap<String, String>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let location = snapshot.location();
     let url = store_url(snapshot)?;
@@ -420,6 +445,14 @@ fn native_scan(
         .with_table_partition_cols(partition_fields.clone())
         .build();
 
+    let files: Vec<&Add> = groups.iter().flatten().copied().collect();
+    let scan_schema = Arc::new(Schema::new(
+        data_fields
+            .iter()
+            .chain(partition_fields.iter())
+            .cloned()
+            .collect::<Vec<_>>(),
+    ));
     let mut file_groups = Vec::with_capacity(groups.len());
     for group in groups {
         let mut files = Vec::with_capacity(group.len());
@@ -454,7 +487,14 @@ fn native_scan(
                 .collect::<Result<Vec<_>>>()?;
             files.push(PartitionedFile::new_from_meta(meta).with_partition_values(values));
         }
-        file_groups.push(FileGroup::new(files));
+        let group_files: Vec<&Add> = group.to_vec();
+        let group_statistics = files_statistics(
+            &group_files,
+            &scan_schema,
+            physical_names,
+            partition_columns,
+        );
+        file_groups.push(FileGroup::new(files).with_statistics(Arc::new(group_statistics)));
     }
 
     let mut source = ParquetSource::new(table_schema).with_enable_page_index(true);
@@ -472,8 +512,10 @@ fn native_scan(
         .collect::<Result<_>>()?;
     let mut sorted_projection = scan_projection.clone();
     sorted_projection.sort_unstable();
+    let statistics = files_statistics(&files, &scan_schema, physical_names, partition_columns);
     let config = FileScanConfigBuilder::new(url, Arc::new(source))
         .with_file_groups(file_groups)
+        .with_statistics(statistics)
         .with_limit(limit)
         .with_projection_indices(Some(sorted_projection.clone()))?
         .build();

@@ -87,13 +87,17 @@ pub(crate) fn partition_batch(
     )?)
 }
 
+/// Turns a logical expression into a physical one over a schema.
+pub(crate) type PhysicalExprMaker<'a> =
+    dyn Fn(&Expr, &DFSchema) -> Result<Arc<dyn PhysicalExpr>> + 'a;
+
 /// Keeps the files whose partition values satisfy every partition filter (exactly: the filters
 /// are evaluated on the values, with SQL semantics).
 pub(crate) fn prune_by_partition<'a>(
     files: Vec<&'a Add>,
     filters: &[Expr],
     partition_fields: &[(Field, String)],
-    create: &dyn Fn(&Expr, &DFSchema) -> Result<Arc<dyn PhysicalExpr>>,
+    create: &PhysicalExprMaker<'_>,
 ) -> Result<Vec<&'a Add>> {
     let Some(predicate) = conjunction(filters.iter().cloned()) else {
         return Ok(files);
@@ -154,7 +158,7 @@ struct FileStatistics<'a> {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Side {
+pub(crate) enum Side {
     Min,
     Max,
 }
@@ -276,7 +280,11 @@ impl PruningStatistics for FileStatistics<'_> {
 
 /// A statistics value of the log as a bound of the column's type, widened where writers may
 /// have truncated it. `None` when it cannot serve as a bound.
-fn json_bound(value: &serde_json::Value, data_type: &DataType, side: Side) -> Option<ScalarValue> {
+pub(crate) fn json_bound(
+    value: &serde_json::Value,
+    data_type: &DataType,
+    side: Side,
+) -> Option<ScalarValue> {
     use serde_json::Value;
     Some(match (data_type, value) {
         (DataType::Int8, Value::Number(n)) => {

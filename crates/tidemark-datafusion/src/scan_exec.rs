@@ -11,11 +11,13 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use arrow::datatypes::SchemaRef;
+use datafusion::common::Statistics;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PhysicalExpr, PlanProperties,
@@ -34,7 +36,11 @@ pub(crate) enum ScanMode {
     /// DataFusion's Parquet scan, as the only child.
     Native(Arc<dyn ExecutionPlan>),
     /// Tidemark's scan: one group of files per output partition.
-    Tidemark { scan: Scan, groups: Vec<Vec<Add>> },
+    Tidemark {
+        scan: Scan,
+        groups: Vec<Vec<Add>>,
+        statistics: Arc<Statistics>,
+    },
 }
 
 /// Scans one version of a Tidemark table.
@@ -164,6 +170,23 @@ impl ExecutionPlan for TidemarkScanExec {
         }
     }
 
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        match (&self.mode, args.partition()) {
+            (ScanMode::Native(_), _) => Ok(input_stats
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Arc::new(Statistics::new_unknown(&self.schema)))),
+            (ScanMode::Tidemark { statistics, .. }, None) => Ok(statistics.clone()),
+            (ScanMode::Tidemark { .. }, Some(_)) => {
+                Ok(Arc::new(Statistics::new_unknown(&self.schema)))
+            }
+        }
+    }
+
     fn execute(
         &self,
         partition: usize,
@@ -171,7 +194,7 @@ impl ExecutionPlan for TidemarkScanExec {
     ) -> Result<SendableRecordBatchStream> {
         match &self.mode {
             ScanMode::Native(child) => child.execute(partition, context),
-            ScanMode::Tidemark { scan, groups } => {
+            ScanMode::Tidemark { scan, groups, .. } => {
                 let files = groups.get(partition).cloned().unwrap_or_default();
                 let scan = scan.clone();
                 let schema = self.schema.clone();

@@ -23,6 +23,7 @@ pub struct TidemarkSink {
     snapshot: Arc<Snapshot>,
     schema: SchemaRef,
     mode: WriteMode,
+    lineage: Vec<(String, String)>,
 }
 
 impl TidemarkSink {
@@ -41,7 +42,16 @@ impl TidemarkSink {
             snapshot,
             schema,
             mode,
+            lineage: Vec::new(),
         })
+    }
+}
+
+impl TidemarkSink {
+    /// Records these inputs (table URI, snapshot id) as the commit's lineage.
+    pub fn with_lineage(mut self, inputs: Vec<(String, String)>) -> Self {
+        self.lineage = inputs;
+        self
     }
 }
 
@@ -75,11 +85,11 @@ impl DataSink for TidemarkSink {
                 ))
             })
         });
-        let outcome = WriteBuilder::new(self.snapshot.location().clone())
-            .with_mode(self.mode)
-            .execute(schema, batches)
-            .await
-            .map_err(external)?;
+        let mut builder = WriteBuilder::new(self.snapshot.location().clone()).with_mode(self.mode);
+        for (table, snapshot_id) in &self.lineage {
+            builder = builder.with_lineage_input(table.clone(), snapshot_id.clone());
+        }
+        let outcome = builder.execute(schema, batches).await.map_err(external)?;
         Ok(u64::try_from(outcome.rows_added).unwrap_or(0))
     }
 }

@@ -163,8 +163,12 @@ fn clause_key(table: &ObjectName, version: &TableVersion) -> (String, String) {
 pub enum AsOf {
     /// A version number.
     Version(u64),
-    /// An expression that evaluates to an instant (SQL text).
-    Timestamp(SqlExpr),
+    /// An expression that evaluates to an instant.
+    Timestamp(Box<SqlExpr>),
+    /// A snapshot id (`AT(SNAPSHOT => 'tm1.…')`).
+    Snapshot(String),
+    /// A tag (`AT(TAG => 'name')`).
+    Tag(String),
 }
 
 /// Reads a clause: a version number, or a timestamp expression still to be evaluated.
@@ -176,7 +180,7 @@ pub fn as_of(clause: &VersionClause) -> crate::error::Result<AsOf> {
     match &clause.version {
         TableVersion::VersionAsOf(expr) => version_number(expr).map(AsOf::Version).map_err(bad),
         TableVersion::TimestampAsOf(expr) | TableVersion::ForSystemTimeAsOf(expr) => {
-            Ok(AsOf::Timestamp(expr.clone()))
+            Ok(AsOf::Timestamp(Box::new(expr.clone())))
         }
         TableVersion::Function(SqlExpr::Function(function))
             if function.name.to_string().eq_ignore_ascii_case("AT") =>
@@ -195,9 +199,11 @@ pub fn as_of(clause: &VersionClause) -> crate::error::Result<AsOf> {
                     },
                 ] => match name.value.to_ascii_uppercase().as_str() {
                     "VERSION" => version_number(expr).map(AsOf::Version).map_err(bad),
-                    "TIMESTAMP" => Ok(AsOf::Timestamp(expr.clone())),
+                    "TIMESTAMP" => Ok(AsOf::Timestamp(Box::new(expr.clone()))),
+                    "SNAPSHOT" => string_literal(expr).map(AsOf::Snapshot).map_err(bad),
+                    "TAG" => string_literal(expr).map(AsOf::Tag).map_err(bad),
                     other => Err(bad(format!(
-                        "AT({other} => …) is not supported; write AT(VERSION => n) or AT(TIMESTAMP => expression)"
+                        "AT({other} => …) is not supported; write AT(VERSION => n), AT(TIMESTAMP => expression), AT(SNAPSHOT => 'id') or AT(TAG => 'name')"
                     ))),
                 },
                 _ => Err(bad(
@@ -208,6 +214,20 @@ pub fn as_of(clause: &VersionClause) -> crate::error::Result<AsOf> {
         other => Err(bad(format!(
             "'{other}' is not supported; write VERSION AS OF n, TIMESTAMP AS OF expression, FOR SYSTEM_TIME AS OF expression, or AT(VERSION => n)"
         ))),
+    }
+}
+
+fn string_literal(expr: &SqlExpr) -> std::result::Result<String, String> {
+    match expr {
+        SqlExpr::Value(value) => match &value.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Ok(s.clone()),
+            other => Err(format!(
+                "'{other}' is not a string: quote snapshot ids and tag names"
+            )),
+        },
+        other => Err(format!(
+            "'{other}' is not a string: quote snapshot ids and tag names"
+        )),
     }
 }
 
@@ -316,7 +336,7 @@ impl ResolvedVersions {
         map.insert(clause.key(), snapshot);
     }
 
-    fn get(&self, key: &(String, String)) -> Option<Arc<Snapshot>> {
+    pub(crate) fn get(&self, key: &(String, String)) -> Option<Arc<Snapshot>> {
         let map = match self.snapshots.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

@@ -261,3 +261,106 @@ async fn inserts_commit_one_version_and_tables_can_be_named_by_path() {
         .unwrap();
     assert_eq!(rows(&all), vec!["1|a", "2|b", "3|NULL"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_counts_and_column_bounds_reach_the_optimizer() {
+    use datafusion::catalog::TableProvider;
+    use datafusion::common::ScalarValue;
+    use datafusion::common::stats::Precision;
+    let dir = tempfile::tempdir().unwrap();
+    let uri = events(dir.path()).await;
+    let table = tidemark_datafusion::TidemarkTable::open(&uri)
+        .await
+        .unwrap();
+    let stats = table.statistics().unwrap();
+    assert_eq!(stats.num_rows, Precision::Exact(6000));
+    let id = table.schema().index_of("id").unwrap();
+    assert_eq!(
+        stats.column_statistics[id].min_value,
+        Precision::Inexact(ScalarValue::Int64(Some(0)))
+    );
+    assert_eq!(
+        stats.column_statistics[id].max_value,
+        Precision::Inexact(ScalarValue::Int64(Some(5999)))
+    );
+    assert_eq!(stats.column_statistics[id].null_count, Precision::Exact(0));
+    let day = table.schema().index_of("day").unwrap();
+    assert_eq!(
+        stats.column_statistics[day].max_value,
+        Precision::Inexact(ScalarValue::Int64(Some(11)))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_ids_and_tags_in_sql_and_lineage_of_inserts() {
+    use tidemark_core::table::VersionSpec;
+    let dir = tempfile::tempdir().unwrap();
+    let uri = events(dir.path()).await;
+    let location = TableLocation::parse(&uri).unwrap();
+    let v3 = tidemark_core::snapshot::Snapshot::load(&location, Some(3))
+        .await
+        .unwrap();
+    let id = v3.snapshot_id().unwrap();
+    tidemark_core::tag::create_tag(
+        &location,
+        "train-2026-11",
+        VersionSpec::Version(2),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let ctx = TidemarkContext::new();
+    ctx.register("events", &uri).await.unwrap();
+    let by_id = ctx
+        .sql(&format!(
+            "SELECT count(*) FROM events AT(SNAPSHOT => '{id}')"
+        ))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(rows(&by_id), vec!["2400"]);
+    let by_tag = ctx
+        .sql("SELECT count(*) FROM events AT(TAG => 'train-2026-11')")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(rows(&by_tag), vec!["1800"]);
+    let err = ctx
+        .sql("SELECT * FROM events AT(TAG => 'nope')")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+    let bogus = id.replace(".3.", ".4.");
+    let err = ctx
+        .sql(&format!("SELECT * FROM events AT(SNAPSHOT => '{bogus}')"))
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().is_empty());
+
+    // INSERT … SELECT … VERSION AS OF records its input at the snapshot it read.
+    let copy = dir.path().join("copy");
+    ctx.sql(&format!(
+        "CREATE EXTERNAL TABLE copy (id BIGINT NOT NULL, day BIGINT NOT NULL, name VARCHAR, score DOUBLE) STORED AS TIDEMARK LOCATION '{}'",
+        copy.display()
+    ))
+    .await
+    .unwrap();
+    ctx.sql("INSERT INTO copy SELECT * FROM events VERSION AS OF 3 WHERE day = 0")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let copy_location = TableLocation::parse(copy.to_str().unwrap()).unwrap();
+    let node = tidemark_core::lineage::lineage(&copy_location, None)
+        .await
+        .unwrap();
+    assert_eq!(node.version, 1);
+    assert_eq!(node.inputs.len(), 1, "{node:?}");
+    assert_eq!(node.inputs[0].snapshot_id, id);
+    assert_eq!(node.inputs[0].version, 3);
+}

@@ -1,0 +1,96 @@
+//! `tidemark sql`: queries with time travel on registered tables and on tables named by path,
+//! output formats, the interactive shell fed from standard input, and errors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sales")
+}
+
+fn tidemark(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let output = tidemark(args);
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn a_query_reads_a_version_of_a_registered_table() {
+    let table = format!("sales={}", example().display());
+    let out = ok(&[
+        "sql",
+        "--table",
+        &table,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM sales VERSION AS OF 0",
+    ]);
+    assert_eq!(out, "n\n5\n");
+    let out = ok(&[
+        "sql",
+        "--table",
+        &table,
+        "--format",
+        "json",
+        "SELECT id FROM sales TIMESTAMP AS OF '2025-11-20T10:01:30Z' WHERE region = 'US' ORDER BY id",
+    ]);
+    assert_eq!(out, "{\"id\":4}\n{\"id\":5}\n");
+}
+
+#[test]
+fn a_table_can_be_named_by_its_path() {
+    let query = format!("SELECT count(*) AS n FROM \"{}\"", example().display());
+    assert_eq!(ok(&["sql", "--format", "csv", &query]), "n\n6\n");
+}
+
+#[test]
+fn errors_are_one_line() {
+    let table = format!("sales={}", example().display());
+    let output = tidemark(&[
+        "sql",
+        "--table",
+        &table,
+        "SELECT * FROM sales VERSION AS OF 9",
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("version 9"), "{stderr}");
+}
+
+#[test]
+fn the_shell_runs_statements_from_standard_input() {
+    let table = format!("sales={}", example().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .args(["sql", "--table", &table, "--format", "csv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT count(*) AS a\n  FROM sales VERSION AS OF 1;\nSELECT * FROM nosuch;\nSELECT 40 + 2 AS b;\n\\q\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("a\n7\n"), "{stdout}");
+    assert!(stdout.contains("b\n42\n"), "{stdout}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("nosuch"), "{stderr}");
+}

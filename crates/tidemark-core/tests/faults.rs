@@ -1,0 +1,496 @@
+//! Object-store faults: a wrapper store that fails or delays chosen calls, under the library's
+//! retries and its resolution of ambiguous commits.
+//!
+//! - transient errors of reads (log listings, commit files, data files) and of data-file puts
+//!   are retried with backoff, up to a limit, then reported;
+//! - a commit put that fails after landing (a timeout) is resolved by reading the version back
+//!   and comparing `commitInfo.txnId`: the commit counts once and is never written twice;
+//! - a commit put that fails before landing is tried again; one that keeps failing is reported
+//!   and leaves nothing visible;
+//! - an ambiguous put while another writer wins the version moves on to the next version.
+
+mod common;
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arrow::array::{Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
+use tidemark_core::commit::commit_txn_id;
+use tidemark_core::retry::RetryPolicy;
+use tidemark_core::snapshot::Snapshot;
+use tidemark_core::write::WriteBuilder;
+use tidemark_core::{Error, TableLocation};
+
+/// Which calls a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// `get_opts` (whole objects, ranges, heads).
+    Get,
+    /// `get_ranges`.
+    GetRanges,
+    /// Puts that overwrite (data files, checkpoints).
+    Put,
+    /// Put-if-absent (commits).
+    PutCreate,
+    /// Listings.
+    List,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// Fail without calling the store.
+    FailBefore,
+    /// Call the store, then fail anyway: the write landed but the caller cannot know.
+    FailAfter,
+    /// Wait, then call the store.
+    Delay(Duration),
+    /// Wait until the test opens the store's gate (so that another writer can act), then fail
+    /// without calling the store.
+    BlockThenFail,
+}
+
+#[derive(Debug)]
+struct Rule {
+    op: Op,
+    path_contains: String,
+    fault: Fault,
+    remaining: usize,
+}
+
+/// A store that injects faults into chosen calls of an inner store, and counts them.
+#[derive(Debug)]
+struct FaultyStore {
+    inner: Arc<dyn ObjectStore>,
+    rules: Mutex<Vec<Rule>>,
+    injected: AtomicUsize,
+    create_puts: Mutex<Vec<String>>,
+    gate: tokio::sync::Semaphore,
+}
+
+impl fmt::Display for FaultyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Faulty({})", self.inner)
+    }
+}
+
+fn transient(what: &str) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "faulty",
+        source: format!("injected fault: {what} timed out").into(),
+    }
+}
+
+impl FaultyStore {
+    fn new(inner: Arc<dyn ObjectStore>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            rules: Mutex::new(Vec::new()),
+            injected: AtomicUsize::new(0),
+            create_puts: Mutex::new(Vec::new()),
+            gate: tokio::sync::Semaphore::new(0),
+        })
+    }
+
+    /// Applies `fault` to the next `times` calls of `op` on paths containing `path_contains`.
+    fn inject(&self, op: Op, path_contains: &str, fault: Fault, times: usize) {
+        self.rules.lock().unwrap().push(Rule {
+            op,
+            path_contains: path_contains.to_string(),
+            fault,
+            remaining: times,
+        });
+    }
+
+    fn clear(&self) {
+        self.rules.lock().unwrap().clear();
+    }
+
+    fn injected(&self) -> usize {
+        self.injected.load(Ordering::SeqCst)
+    }
+
+    fn fault_for(&self, op: Op, path: &str) -> Option<Fault> {
+        let mut rules = self.rules.lock().unwrap();
+        let rule = rules
+            .iter_mut()
+            .find(|r| r.op == op && r.remaining > 0 && path.contains(&r.path_contains))?;
+        rule.remaining -= 1;
+        self.injected.fetch_add(1, Ordering::SeqCst);
+        Some(rule.fault)
+    }
+
+    /// Runs `call` under the fault chosen for `(op, path)`.
+    async fn run<T, Fut>(&self, op: Op, path: &str, call: Fut) -> object_store::Result<T>
+    where
+        Fut: Future<Output = object_store::Result<T>>,
+    {
+        match self.fault_for(op, path) {
+            None => call.await,
+            Some(Fault::FailBefore) => Err(transient(path)),
+            Some(Fault::FailAfter) => {
+                call.await?;
+                Err(transient(path))
+            }
+            Some(Fault::Delay(d)) => {
+                tokio::time::sleep(d).await;
+                call.await
+            }
+            Some(Fault::BlockThenFail) => {
+                let _permit = self.gate.acquire().await;
+                Err(transient(path))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FaultyStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        let op = if matches!(opts.mode, PutMode::Create) {
+            self.create_puts.lock().unwrap().push(location.to_string());
+            Op::PutCreate
+        } else {
+            Op::Put
+        };
+        self.run(
+            op,
+            location.as_ref(),
+            self.inner.put_opts(location, payload, opts),
+        )
+        .await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.run(
+            Op::Get,
+            location.as_ref(),
+            self.inner.get_opts(location, options),
+        )
+        .await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        self.run(
+            Op::GetRanges,
+            location.as_ref(),
+            self.inner.get_ranges(location, ranges),
+        )
+        .await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let path = prefix.map(|p| p.to_string()).unwrap_or_default();
+        match self.fault_for(Op::List, &path) {
+            Some(_) => futures::stream::iter([Err(transient(&path))]).boxed(),
+            None => self.inner.list(prefix),
+        }
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let path = prefix.map(|p| p.to_string()).unwrap_or_default();
+        match self.fault_for(Op::List, &path) {
+            Some(_) => futures::stream::iter([Err(transient(&path))]).boxed(),
+            None => self.inner.list_with_offset(prefix, offset),
+        }
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        let path = prefix.map(|p| p.to_string()).unwrap_or_default();
+        self.run(Op::List, &path, self.inner.list_with_delimiter(prefix))
+            .await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// Short delays so that exhausting the retries takes milliseconds.
+fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(20),
+    }
+}
+
+fn table(store: &Arc<FaultyStore>) -> TableLocation {
+    TableLocation::from_store(
+        store.clone(),
+        Path::from("t"),
+        url::Url::parse("memory:///t").unwrap(),
+    )
+    .with_retry_policy(fast_policy())
+}
+
+fn batch(ids: Range<i64>) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+    RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(ids))]).unwrap()
+}
+
+async fn append(location: &TableLocation, ids: Range<i64>) -> tidemark_core::Result<u64> {
+    let outcome = WriteBuilder::new(location.clone())
+        .execute_batches(vec![batch(ids)])
+        .await?;
+    Ok(outcome.version.unwrap())
+}
+
+async fn ids(location: &TableLocation) -> Vec<i64> {
+    let snapshot = Snapshot::load(location, None).await.unwrap();
+    let mut ids: Vec<i64> = common::scan_all(snapshot)
+        .await
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// A table at version 1 holding ids 0..10 (two commits), with no faults pending.
+async fn two_versions() -> (Arc<FaultyStore>, TableLocation) {
+    let store = FaultyStore::new(Arc::new(InMemory::new()));
+    let location = table(&store);
+    assert_eq!(append(&location, 0..5).await.unwrap(), 0);
+    assert_eq!(append(&location, 5..10).await.unwrap(), 1);
+    (store, location)
+}
+
+async fn commit_versions(store: &FaultyStore) -> Vec<String> {
+    let mut names: Vec<String> = store
+        .inner
+        .list(Some(&Path::from("t/_delta_log")))
+        .map(|m| m.unwrap().location.filename().unwrap().to_string())
+        .filter(|n| futures::future::ready(n.ends_with(".json")))
+        .collect()
+        .await;
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn transient_read_errors_are_retried() {
+    let (store, location) = two_versions().await;
+    // Listing, commit files and data files each fail a few times (fewer than the limit).
+    store.inject(Op::List, "_delta_log", Fault::FailBefore, 2);
+    store.inject(Op::Get, "00000000000000000001.json", Fault::FailBefore, 3);
+    store.inject(Op::Get, ".parquet", Fault::FailBefore, 3);
+    store.inject(Op::GetRanges, ".parquet", Fault::FailBefore, 2);
+    store.inject(Op::Get, ".json", Fault::Delay(Duration::from_millis(30)), 2);
+    let snapshot = Snapshot::load(&location, None).await.unwrap();
+    assert_eq!(snapshot.version(), 1);
+    assert_eq!(ids(&location).await, (0..10).collect::<Vec<_>>());
+    assert!(store.injected() >= 2 + 3 + 3, "{}", store.injected());
+}
+
+#[tokio::test]
+async fn persistent_read_errors_are_reported_after_the_limit() {
+    let (store, location) = two_versions().await;
+    store.inject(Op::Get, "00000000000000000001.json", Fault::FailBefore, 100);
+    let err = Snapshot::load(&location, None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("00000000000000000001.json") && text.contains("injected fault"),
+        "{text}"
+    );
+    assert_eq!(store.injected(), 4, "tried max_attempts times, no more");
+    store.clear();
+    assert_eq!(Snapshot::load(&location, None).await.unwrap().version(), 1);
+}
+
+#[tokio::test]
+async fn data_file_put_errors_are_retried() {
+    let (store, location) = two_versions().await;
+    store.inject(Op::Put, ".parquet", Fault::FailBefore, 2);
+    assert_eq!(append(&location, 10..15).await.unwrap(), 2);
+    assert_eq!(store.injected(), 2);
+    assert_eq!(ids(&location).await, (0..15).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn ambiguous_commit_that_landed_counts_once() {
+    let (store, location) = two_versions().await;
+    store.create_puts.lock().unwrap().clear();
+    // The put of version 2 lands, but the writer is told it timed out.
+    store.inject(
+        Op::PutCreate,
+        "00000000000000000002.json",
+        Fault::FailAfter,
+        1,
+    );
+    assert_eq!(append(&location, 10..15).await.unwrap(), 2);
+    assert_eq!(store.injected(), 1);
+    // Resolved by reading version 2 back: one put, never a second one, no version 3.
+    assert_eq!(
+        *store.create_puts.lock().unwrap(),
+        vec!["t/_delta_log/00000000000000000002.json".to_string()]
+    );
+    assert_eq!(commit_versions(&store).await.len(), 3);
+    assert_eq!(ids(&location).await, (0..15).collect::<Vec<_>>());
+    let actions = tidemark_core::commit::read_commit(&location, 2)
+        .await
+        .unwrap();
+    assert!(commit_txn_id(&actions).is_some());
+}
+
+#[tokio::test]
+async fn commit_put_that_did_not_land_is_tried_again() {
+    let (store, location) = two_versions().await;
+    store.create_puts.lock().unwrap().clear();
+    store.inject(
+        Op::PutCreate,
+        "00000000000000000002.json",
+        Fault::FailBefore,
+        2,
+    );
+    assert_eq!(append(&location, 10..15).await.unwrap(), 2);
+    assert_eq!(store.injected(), 2);
+    assert_eq!(store.create_puts.lock().unwrap().len(), 3);
+    assert_eq!(commit_versions(&store).await.len(), 3);
+    assert_eq!(ids(&location).await, (0..15).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn failed_commit_is_reported_and_leaves_nothing_visible() {
+    let (store, location) = two_versions().await;
+    store.inject(Op::PutCreate, "_delta_log", Fault::FailBefore, 100);
+    let err = append(&location, 10..15).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::CommitFailed {
+                version: 2,
+                attempts: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("nothing was committed"), "{text}");
+    assert_eq!(store.injected(), 4);
+    store.clear();
+    assert_eq!(commit_versions(&store).await.len(), 2);
+    assert_eq!(Snapshot::load(&location, None).await.unwrap().version(), 1);
+    assert_eq!(ids(&location).await, (0..10).collect::<Vec<_>>());
+    // The same write succeeds once the store is back.
+    assert_eq!(append(&location, 10..15).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn ambiguous_commit_lost_to_another_writer_moves_on() {
+    let (store, location) = two_versions().await;
+    // Writer A's put of version 2 hangs, then fails without landing; meanwhile writer B
+    // commits version 2. A reads version 2 back, sees B's txnId, and commits version 3.
+    store.inject(
+        Op::PutCreate,
+        "00000000000000000002.json",
+        Fault::BlockThenFail,
+        1,
+    );
+    let a = {
+        let location = location.clone();
+        tokio::spawn(async move { append(&location, 10..15).await })
+    };
+    // Wait until A is stuck in its put of version 2.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while store.injected() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A never reached its commit"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // B writes through the inner store directly, unaffected by the fault.
+    let b_location = TableLocation::from_store(
+        store.inner.clone(),
+        Path::from("t"),
+        url::Url::parse("memory:///t").unwrap(),
+    );
+    assert_eq!(append(&b_location, 15..20).await.unwrap(), 2);
+    store.gate.add_permits(1);
+    assert_eq!(a.await.unwrap().unwrap(), 3);
+    assert_eq!(commit_versions(&store).await.len(), 4);
+    assert_eq!(ids(&location).await, (0..20).collect::<Vec<_>>());
+    let a_txn = tidemark_core::commit::read_commit(&location, 3)
+        .await
+        .unwrap();
+    let b_txn = tidemark_core::commit::read_commit(&location, 2)
+        .await
+        .unwrap();
+    assert_ne!(commit_txn_id(&a_txn), commit_txn_id(&b_txn));
+}
+
+#[tokio::test]
+async fn retries_can_be_turned_off() {
+    let (store, location) = two_versions().await;
+    let location = location.with_retry_policy(RetryPolicy::none());
+    store.inject(Op::Get, "00000000000000000001.json", Fault::FailBefore, 1);
+    assert!(Snapshot::load(&location, None).await.is_err());
+    assert_eq!(store.injected(), 1);
+    assert!(
+        store
+            .inner
+            .head(&Path::from("t/_delta_log/00000000000000000001.json"))
+            .await
+            .is_ok()
+    );
+}
