@@ -13,6 +13,7 @@ pub mod commit;
 pub mod data_writer;
 pub mod deletion_vector;
 pub mod error;
+pub mod evolution;
 pub mod features;
 pub mod history;
 pub mod lineage;

@@ -43,6 +43,8 @@ pub const KNOWN_PROPERTIES: &[&str] = &[
     "delta.minWriterVersion",
 ];
 
+pub use crate::evolution::SchemaMode;
+
 /// Default `delta.checkpointInterval`.
 pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 100;
 
@@ -301,6 +303,7 @@ pub struct WriteBuilder {
     file_options: FileOptions,
     progress: Option<ProgressCallback>,
     lineage: Vec<crate::lineage::LineageInput>,
+    schema_mode: SchemaMode,
 }
 
 impl std::fmt::Debug for WriteBuilder {
@@ -327,7 +330,16 @@ impl WriteBuilder {
             file_options: FileOptions::default(),
             progress: None,
             lineage: Vec::new(),
+            schema_mode: SchemaMode::Strict,
         }
+    }
+
+    /// How input data whose schema differs from the table's is treated: refused
+    /// ([`SchemaMode::Strict`], the default), merged into the table's schema
+    /// ([`SchemaMode::Merge`]), or replacing it ([`SchemaMode::Overwrite`], overwrites only).
+    pub fn with_schema_mode(mut self, schema_mode: SchemaMode) -> Self {
+        self.schema_mode = schema_mode;
+        self
     }
 
     /// Records that the data written was read from the table at `table` (a URI or path), at
@@ -442,6 +454,13 @@ impl WriteBuilder {
             Err(Error::TableNotFound { .. }) => None,
             Err(e) => return Err(e),
         };
+        if self.schema_mode == SchemaMode::Overwrite
+            && (self.mode != WriteMode::Overwrite || self.replace_where.is_some())
+        {
+            return Err(Error::InvalidArgument(
+                "schema mode 'overwrite' replaces the table's schema, so it needs a full overwrite (write mode Overwrite, no replace-where); use schema mode 'merge' to append".into(),
+            ));
+        }
         let mut actions = Vec::new();
         let (table_schema, partition_columns, mode, config) = match &snapshot {
             Some(snapshot) => {
@@ -458,6 +477,7 @@ impl WriteBuilder {
                 )?;
                 if let Some(requested) = &self.partition_columns
                     && requested != snapshot.partition_columns()
+                    && self.schema_mode != SchemaMode::Overwrite
                 {
                     return Err(Error::SchemaMismatch(format!(
                         "the table is partitioned by [{}], but the write asks for [{}]; write with the table's partitioning",
@@ -476,12 +496,46 @@ impl WriteBuilder {
                         "the table is append-only (delta.appendOnly = true): it cannot be overwritten; append instead, or unset the property".into(),
                     ));
                 }
-                (
-                    snapshot.schema().as_ref().clone(),
-                    snapshot.partition_columns().to_vec(),
-                    snapshot.column_mapping(),
-                    snapshot.metadata().configuration.clone(),
-                )
+                let evolution = match self.schema_mode {
+                    SchemaMode::Strict => None,
+                    SchemaMode::Merge => crate::evolution::merge(
+                        snapshot.protocol(),
+                        snapshot.metadata(),
+                        snapshot.schema(),
+                        &schema,
+                    )?,
+                    SchemaMode::Overwrite => Some(crate::evolution::replace(
+                        snapshot.protocol(),
+                        snapshot.metadata(),
+                        snapshot.schema(),
+                        &schema,
+                        self.partition_columns
+                            .as_deref()
+                            .unwrap_or(snapshot.partition_columns()),
+                    )?),
+                };
+                match evolution {
+                    Some(evolution) => {
+                        let partitions = evolution.metadata.partition_columns.clone();
+                        let config = evolution.metadata.configuration.clone();
+                        if let Some(protocol) = evolution.protocol {
+                            actions.push(Action::Protocol(protocol));
+                        }
+                        actions.push(Action::Metadata(evolution.metadata));
+                        (
+                            evolution.schema,
+                            partitions,
+                            snapshot.column_mapping(),
+                            config,
+                        )
+                    }
+                    None => (
+                        snapshot.schema().as_ref().clone(),
+                        snapshot.partition_columns().to_vec(),
+                        snapshot.column_mapping(),
+                        snapshot.metadata().configuration.clone(),
+                    ),
+                }
             }
             None => {
                 let table_schema = StructType::from_arrow(&schema)?;
@@ -518,7 +572,11 @@ impl WriteBuilder {
         let mut progress = WriteProgress::default();
         let mut batches = std::pin::pin!(batches);
         while let Some(batch) = batches.next().await {
-            let batch = conform_batch(&batch?, &logical)?;
+            let batch = match self.schema_mode {
+                SchemaMode::Merge => crate::evolution::fill_missing(&batch?, &logical)?,
+                _ => batch?,
+            };
+            let batch = conform_batch(&batch, &logical)?;
             writer.write(&batch).await?;
             progress.rows += batch.num_rows() as u64;
             progress.bytes += batch.get_array_memory_size() as u64;
@@ -672,8 +730,9 @@ pub fn conform_batch(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBat
     for field in input.fields() {
         if table.field_with_name(field.name()).is_err() {
             return Err(Error::SchemaMismatch(format!(
-                "the input has a column '{}' that the table does not have; the table's columns are: {}",
+                "the input has a column '{}' ({}) that the table does not have; the table's columns are: {}; write with schema mode 'merge' (--schema-mode merge) to add it",
                 field.name(),
+                field.data_type(),
                 field_names(table)
             )));
         }
@@ -682,7 +741,7 @@ pub fn conform_batch(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBat
     for field in table.fields() {
         let Ok(index) = input.index_of(field.name()) else {
             return Err(Error::SchemaMismatch(format!(
-                "the input has no column '{}' ({}), which the table has; the input's columns are: {}",
+                "the input has no column '{}' ({}), which the table has; the input's columns are: {}; write with schema mode 'merge' (--schema-mode merge) to write nulls for it",
                 field.name(),
                 field.data_type(),
                 field_names(&input)
@@ -720,7 +779,7 @@ fn conform_array(array: &ArrayRef, target: &ArrowType, column: &str) -> Result<A
     }
     let refuse = || {
         Error::SchemaMismatch(format!(
-            "column '{column}' has type {from} in the input, but the table stores it as {target}; cast the input, or change the table's schema first"
+            "column '{column}' has type {from} in the input, but the table stores it as {target}; cast the input, or change the table's schema first (schema mode 'merge' widens types where the protocol allows)"
         ))
     };
     match (from, target) {

@@ -733,3 +733,34 @@ async fn ids_or_len(dir: &Path) -> usize {
         .await,
     )
 }
+
+#[tokio::test]
+async fn file_size_row_groups_and_compression_can_be_set() {
+    use tidemark_core::data_writer::{FileCompression, FileOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    let options = FileOptions {
+        target_file_size: 1,
+        row_group_rows: 4,
+        compression: FileCompression::Zstd(3),
+    };
+    WriteBuilder::new(location(&table))
+        .with_file_options(options)
+        .execute_batches(vec![ids_batch(0..10, "EU"), ids_batch(10..20, "EU"), ids_batch(20..30, "EU")])
+        .await
+        .unwrap();
+    let s = snapshot(&table, None).await;
+    // A file closes once it reaches the target size: here, after every batch.
+    assert_eq!(s.num_files(), 3);
+    for add in s.files() {
+        assert!(add.path.ends_with(".zstd.parquet"), "{}", add.path);
+        let file = std::fs::File::open(table.join(&add.path)).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+        use parquet::file::reader::FileReader;
+        let metadata = reader.metadata();
+        assert_eq!(metadata.num_row_groups(), 3, "10 rows in groups of at most 4");
+        // The file records the codec, not its level.
+        assert!(matches!(metadata.row_group(0).column(0).compression(), parquet::basic::Compression::ZSTD(_)));
+    }
+    assert_eq!(ids_at(&table, None).await, (0..30).collect::<Vec<_>>());
+}
