@@ -17,7 +17,7 @@ use datafusion::error::Result;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::statistics::StatisticsArgs;
+use datafusion::physical_plan::statistics::{StatisticsArgs, StatisticsContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PhysicalExpr, PlanProperties,
@@ -172,14 +172,11 @@ impl ExecutionPlan for TidemarkScanExec {
 
     fn statistics_from_inputs(
         &self,
-        input_stats: &[Arc<Statistics>],
+        _input_stats: &[Arc<Statistics>],
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
         match (&self.mode, args.partition()) {
-            (ScanMode::Native(_), _) => Ok(input_stats
-                .first()
-                .cloned()
-                .unwrap_or_else(|| Arc::new(Statistics::new_unknown(&self.schema)))),
+            (ScanMode::Native(child), _) => StatisticsContext::new().compute(child.as_ref(), args),
             (ScanMode::Tidemark { statistics, .. }, None) => Ok(statistics.clone()),
             (ScanMode::Tidemark { .. }, Some(_)) => {
                 Ok(Arc::new(Statistics::new_unknown(&self.schema)))
