@@ -68,6 +68,7 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
             inputs,
             mode,
             replace_where,
+            schema_mode,
             partition_by,
             commit,
             app_id,
@@ -80,6 +81,7 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
                 inputs,
                 mode,
                 replace_where,
+                schema_mode,
                 partition_by,
                 commit,
                 app: app_id.zip(app_version),
@@ -175,6 +177,18 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
             });
             write_doc(format, text, json)
         }
+        Command::Alter {
+            table,
+            commit,
+            change,
+        } => {
+            let metadata = CommitMetadata {
+                message: commit.message,
+                author: commit.author,
+                properties: key_values(&commit.meta, "meta")?,
+            };
+            crate::alter::alter(&table, change, metadata).await
+        }
         Command::Checkpoint { table } => {
             let snapshot = Table::open(&table)?.snapshot(VersionSpec::Latest).await?;
             let summary = tidemark_core::checkpoint_write::write_checkpoint(&snapshot).await?;
@@ -242,22 +256,35 @@ fn write_doc(format: DocFormat, text: String, json: Value) -> CliResult<()> {
 }
 
 async fn history(uri: &str, limit: Option<usize>, format: DocFormat) -> CliResult<()> {
-    let entries = Table::open(uri)?.history(limit).await?;
+    let table = Table::open(uri)?;
+    let entries = table.history(limit).await?;
     let mut text = format!(
-        "{:>8}  {:<25}  {:<22}  {:>6}  {:>7}\n",
-        "version", "timestamp", "operation", "adds", "removes"
+        "{:>8}  {:<25}  {:<22}  {:>6}  {:>7}  {}\n",
+        "version", "timestamp", "operation", "adds", "removes", "schema"
     );
     let mut docs = Vec::with_capacity(entries.len());
     for entry in &entries {
         let operation = entry.commit_info.operation().unwrap_or("-");
-        text.push_str(&format!(
-            "{:>8}  {:<25}  {:<22}  {:>6}  {:>7}\n",
+        let schema_changes = if entry.actions.metadata {
+            crate::alter::schema_changes(table.location(), entry.version).await
+        } else {
+            Vec::new()
+        };
+        let line = format!(
+            "{:>8}  {:<25}  {:<22}  {:>6}  {:>7}  {}",
             entry.version,
             rfc3339(entry.timestamp_ms),
             operation,
             entry.actions.adds,
-            entry.actions.removes
-        ));
+            entry.actions.removes,
+            match (entry.actions.metadata, schema_changes.is_empty()) {
+                (false, _) => String::new(),
+                (true, true) => "* (properties)".to_string(),
+                (true, false) => format!("* {}", schema_changes.join(", ")),
+            }
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
         docs.push(json!({
             "version": entry.version,
             "timestamp": rfc3339(entry.timestamp_ms),
@@ -266,6 +293,7 @@ async fn history(uri: &str, limit: Option<usize>, format: DocFormat) -> CliResul
             "removes": entry.actions.removes,
             "metadataChanged": entry.actions.metadata,
             "protocolChanged": entry.actions.protocol,
+            "schemaChanges": schema_changes,
             "commitInfo": Value::Object(entry.commit_info.0.clone()),
         }));
     }
@@ -441,6 +469,7 @@ struct WriteRequest {
     inputs: Vec<String>,
     mode: Mode,
     replace_where: Option<String>,
+    schema_mode: crate::alter::SchemaModeArg,
     partition_by: Option<Vec<String>>,
     commit: CommitArgs,
     app: Option<(String, i64)>,
@@ -474,6 +503,7 @@ async fn write(request: WriteRequest) -> CliResult<()> {
             Mode::Overwrite => WriteMode::Overwrite,
         })
         .with_commit_metadata(metadata)
+        .with_schema_mode(request.schema_mode.into())
         .with_table_options(table_options(Vec::new(), &request.table_args)?);
     if let Some(predicate) = &request.replace_where {
         builder = builder.with_replace_where(predicate.clone());

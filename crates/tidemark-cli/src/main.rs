@@ -1,5 +1,6 @@
 //! `tidemark`: the command-line tool for Tidemark tables, a thin layer over `tidemark-core`.
 
+mod alter;
 mod commands;
 mod error;
 mod input;
@@ -157,6 +158,10 @@ enum Command {
         /// Overwrite only the partitions matching this predicate over partition columns.
         #[arg(long)]
         replace_where: Option<String>,
+        /// When the input's schema differs from the table's: refuse (strict), merge it in, or
+        /// replace the table's schema (overwrite, with --mode overwrite).
+        #[arg(long, value_enum, default_value_t = alter::SchemaModeArg::Strict)]
+        schema_mode: alter::SchemaModeArg,
         /// Partition columns, comma-separated (when the write creates the table).
         #[arg(long, value_delimiter = ',')]
         partition_by: Option<Vec<String>>,
@@ -223,6 +228,15 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<String>,
+    },
+    /// Change a table's schema or properties as one new version (no data file is rewritten).
+    Alter {
+        /// Table location.
+        table: String,
+        #[command(flatten)]
+        commit: CommitArgs,
+        #[command(subcommand)]
+        change: alter::AlterChange,
     },
     /// Describe a version of a table: schema, partitioning, protocol, size, properties.
     Describe {

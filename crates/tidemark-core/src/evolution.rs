@@ -157,10 +157,22 @@ pub fn assign_new_ids(field: &mut StructField, next_id: &mut i64) {
         COLUMN_MAPPING_PHYSICAL_NAME.into(),
         Value::from(format!("col-{}", uuid::Uuid::new_v4())),
     );
-    if let DataType::Struct(s) = &mut field.data_type {
-        for child in &mut s.fields {
-            assign_new_ids(child, next_id);
+    assign_in_type(&mut field.data_type, next_id);
+}
+
+fn assign_in_type(data_type: &mut DataType, next_id: &mut i64) {
+    match data_type {
+        DataType::Struct(s) => {
+            for child in &mut s.fields {
+                assign_new_ids(child, next_id);
+            }
         }
+        DataType::Array(a) => assign_in_type(&mut a.element_type, next_id),
+        DataType::Map(m) => {
+            assign_in_type(&mut m.key_type, next_id);
+            assign_in_type(&mut m.value_type, next_id);
+        }
+        DataType::Primitive(_) => {}
     }
 }
 
@@ -226,8 +238,14 @@ fn merge_fields(
         match (&field.data_type, &new.data_type) {
             (a, b) if a == b => {}
             (DataType::Struct(a), DataType::Struct(b)) => {
-                let fields =
-                    merge_fields(&a.fields, &b.fields, &format!("{path}."), mode, next_id, widened)?;
+                let fields = merge_fields(
+                    &a.fields,
+                    &b.fields,
+                    &format!("{path}."),
+                    mode,
+                    next_id,
+                    widened,
+                )?;
                 merged.data_type = DataType::struct_type(fields);
             }
             (DataType::Primitive(from), DataType::Primitive(to))
@@ -257,10 +275,7 @@ fn merge_fields(
         if table.iter().any(|f| f.name == new.name) {
             continue;
         }
-        if table
-            .iter()
-            .any(|f| f.name.eq_ignore_ascii_case(&new.name))
-        {
+        if table.iter().any(|f| f.name.eq_ignore_ascii_case(&new.name)) {
             return Err(Error::SchemaMismatch(format!(
                 "the input has a column '{prefix}{}' that differs only in letter case from a column of the table; rename it",
                 new.name
@@ -342,8 +357,7 @@ pub fn fill_missing(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBatc
     let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     for (i, f) in input.fields().iter().enumerate() {
-        if let (Ok(target), ArrowType::Struct(_)) =
-            (table.field_with_name(f.name()), f.data_type())
+        if let (Ok(target), ArrowType::Struct(_)) = (table.field_with_name(f.name()), f.data_type())
             && let ArrowType::Struct(target_fields) = target.data_type()
         {
             let filled = fill_struct(&columns[i], target_fields)?;
@@ -388,4 +402,75 @@ fn fill_struct(array: &ArrayRef, target: &Fields) -> Result<ArrayRef> {
     StructArray::try_new(Fields::from(fields), children, structs.nulls().cloned())
         .map(|a| Arc::new(a) as ArrayRef)
         .map_err(|e| Error::SchemaMismatch(e.to_string()))
+}
+
+/// The differences between two versions of a schema, top-level columns only, in short form:
+/// `+name type` (added), `-name` (dropped), `old->new` (renamed, matched by column mapping
+/// id), `name: from->to` (type changed), `name: nullable` (nullability relaxed),
+/// `name: not null`. With no `old` schema (a new table), every column is added.
+///
+/// ```
+/// use tidemark_core::evolution::schema_changes;
+/// use tidemark_core::schema::{PrimitiveType, StructField, StructType};
+///
+/// let old = StructType::new(vec![StructField::new("a", PrimitiveType::Integer, true)]);
+/// let new = StructType::new(vec![
+///     StructField::new("a", PrimitiveType::Long, true),
+///     StructField::new("b", PrimitiveType::String, true),
+/// ]);
+/// assert_eq!(schema_changes(Some(&old), &new), ["a: integer->long", "+b string"]);
+/// ```
+pub fn schema_changes(old: Option<&StructType>, new: &StructType) -> Vec<String> {
+    let Some(old) = old else {
+        return new
+            .fields
+            .iter()
+            .map(|f| format!("+{} {}", f.name, f.data_type))
+            .collect();
+    };
+    let matching = |field: &StructField| -> Option<&StructField> {
+        match field.field_id() {
+            Some(id) if old.fields.iter().any(|o| o.field_id().is_some()) => {
+                old.fields.iter().find(|o| o.field_id() == Some(id))
+            }
+            // Column mapping switched on by this change: existing columns keep their names
+            // as physical names.
+            _ => match field.metadata.get(COLUMN_MAPPING_PHYSICAL_NAME) {
+                Some(Value::String(physical)) => old.field(physical),
+                _ => old.field(&field.name),
+            },
+        }
+    };
+    let mut changes = Vec::new();
+    let mut matched = Vec::new();
+    for field in &new.fields {
+        let Some(before) = matching(field) else {
+            changes.push(format!("+{} {}", field.name, field.data_type));
+            continue;
+        };
+        matched.push(before.name.clone());
+        if before.name != field.name {
+            changes.push(format!("{}->{}", before.name, field.name));
+        }
+        if before.data_type != field.data_type {
+            changes.push(format!(
+                "{}: {}->{}",
+                field.name, before.data_type, field.data_type
+            ));
+        }
+        if before.nullable != field.nullable {
+            let now = if field.nullable {
+                "nullable"
+            } else {
+                "not null"
+            };
+            changes.push(format!("{}: {now}", field.name));
+        }
+    }
+    for before in &old.fields {
+        if !matched.contains(&before.name) {
+            changes.push(format!("-{}", before.name));
+        }
+    }
+    changes
 }

@@ -7,6 +7,7 @@
 //! resolved and partition columns filled in.
 
 pub mod actions;
+pub mod alter;
 pub mod checkpoint_read;
 pub mod checkpoint_write;
 pub mod commit;

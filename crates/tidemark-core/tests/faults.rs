@@ -494,3 +494,27 @@ async fn retries_can_be_turned_off() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn an_ambiguous_commit_that_cannot_be_read_back_is_reported_as_unknown() {
+    let (store, location) = two_versions().await;
+    // The put of version 2 lands but reports a timeout, and version 2 cannot be read back.
+    store.inject(
+        Op::PutCreate,
+        "00000000000000000002.json",
+        Fault::FailAfter,
+        1,
+    );
+    store.inject(Op::Get, "00000000000000000002.json", Fault::FailBefore, 100);
+    let err = append(&location, 10..15).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, Error::CommitOutcomeUnknown { version: 2, .. }),
+        "{text}"
+    );
+    assert!(text.contains("unknown") && text.contains("txnId"), "{text}");
+    // Once the store is back, the log shows the commit did land: exactly once.
+    store.clear();
+    assert_eq!(commit_versions(&store).await.len(), 3);
+    assert_eq!(ids(&location).await, (0..15).collect::<Vec<_>>());
+}

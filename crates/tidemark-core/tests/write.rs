@@ -746,7 +746,11 @@ async fn file_size_row_groups_and_compression_can_be_set() {
     };
     WriteBuilder::new(location(&table))
         .with_file_options(options)
-        .execute_batches(vec![ids_batch(0..10, "EU"), ids_batch(10..20, "EU"), ids_batch(20..30, "EU")])
+        .execute_batches(vec![
+            ids_batch(0..10, "EU"),
+            ids_batch(10..20, "EU"),
+            ids_batch(20..30, "EU"),
+        ])
         .await
         .unwrap();
     let s = snapshot(&table, None).await;
@@ -758,9 +762,16 @@ async fn file_size_row_groups_and_compression_can_be_set() {
         let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
         use parquet::file::reader::FileReader;
         let metadata = reader.metadata();
-        assert_eq!(metadata.num_row_groups(), 3, "10 rows in groups of at most 4");
+        assert_eq!(
+            metadata.num_row_groups(),
+            3,
+            "10 rows in groups of at most 4"
+        );
         // The file records the codec, not its level.
-        assert!(matches!(metadata.row_group(0).column(0).compression(), parquet::basic::Compression::ZSTD(_)));
+        assert!(matches!(
+            metadata.row_group(0).column(0).compression(),
+            parquet::basic::Compression::ZSTD(_)
+        ));
     }
     assert_eq!(ids_at(&table, None).await, (0..30).collect::<Vec<_>>());
 }
