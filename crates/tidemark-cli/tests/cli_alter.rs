@@ -1,26 +1,12 @@
 //! End-to-end tests of schema evolution through the `tidemark` binary: `write --schema-mode`,
 //! `alter`, and `history` marking the commits that changed the schema.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn tidemark(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = tidemark(args);
-    assert!(
-        output.status.success(),
-        "tidemark {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use common::{ok, tidemark};
 
 fn fails(args: &[&str]) -> String {
     let output = tidemark(args);

@@ -1,25 +1,11 @@
 //! End-to-end tests of the reproducibility commands of the `tidemark` binary: snapshot ids,
 //! tags, pins and vacuum, manifests and verify, lineage.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn tidemark(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = tidemark(args);
-    assert!(
-        output.status.success(),
-        "tidemark {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use common::{ok, tidemark};
 
 fn fails(args: &[&str]) -> (String, String) {
     let output = tidemark(args);

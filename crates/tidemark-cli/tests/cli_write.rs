@@ -1,27 +1,13 @@
 //! End-to-end tests of the writing commands of the `tidemark` binary: create, write (CSV, JSON,
 //! Parquet inputs), checkpoint, restore and vacuum, on real tables in temporary directories.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 
-fn tidemark(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = tidemark(args);
-    assert!(
-        output.status.success(),
-        "tidemark {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use common::{ok, tidemark};
 
 fn fails(args: &[&str]) -> String {
     let output = tidemark(args);

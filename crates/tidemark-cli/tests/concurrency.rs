@@ -2,28 +2,14 @@
 //! every row is present exactly once, the history is consistent, and a write that loses a race
 //! it cannot win fails with a clear conflict error naming the winning version.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn tidemark(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = tidemark(args);
-    assert!(
-        output.status.success(),
-        "tidemark {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use common::{ok, tidemark};
 
 /// Writes a one-row CSV input for writer `p`, write `i`.
 fn input(dir: &Path, p: usize, i: usize) -> String {

@@ -7,27 +7,14 @@
 //! the marker file named by `TIDEMARK_TEST_PAUSE_MARKER` on reaching the point and sleeps; the
 //! test waits for the marker, then kills the process.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn tidemark(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = tidemark(args);
-    assert!(
-        output.status.success(),
-        "tidemark {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use common::ok;
 
 /// Runs `tidemark args` until it reaches the test hook `point`, then kills it with SIGKILL.
 fn kill_at(point: &str, args: &[&str], marker_dir: &Path) {
