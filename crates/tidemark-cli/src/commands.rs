@@ -486,10 +486,14 @@ async fn write(request: WriteRequest) -> CliResult<()> {
         }
     }
     let location = tidemark_core::TableLocation::parse(&request.table)?;
-    let table_schema = match Snapshot::load(&location, None).await {
-        Ok(snapshot) => Some(std::sync::Arc::new(snapshot.schema().to_arrow()?)),
+    let snapshot = match Snapshot::load(&location, None).await {
+        Ok(snapshot) => Some(std::sync::Arc::new(snapshot)),
         Err(tidemark_core::Error::TableNotFound { .. }) => None,
         Err(e) => return Err(e.into()),
+    };
+    let table_schema = match &snapshot {
+        Some(snapshot) => Some(std::sync::Arc::new(snapshot.schema().to_arrow()?)),
+        None => None,
     };
     let inputs = open_inputs(&request.inputs, table_schema).await?;
     let metadata = CommitMetadata {
@@ -497,7 +501,12 @@ async fn write(request: WriteRequest) -> CliResult<()> {
         author: request.commit.author.clone(),
         properties: key_values(&request.commit.meta, "meta")?,
     };
-    let mut builder = WriteBuilder::new(location)
+    let mut builder = WriteBuilder::new(location);
+    // The write reads the snapshot just loaded, instead of replaying the log again.
+    if let Some(snapshot) = snapshot {
+        builder = builder.with_read_snapshot(snapshot);
+    }
+    let mut builder = builder
         .with_mode(match request.mode {
             Mode::Append => WriteMode::Append,
             Mode::Overwrite => WriteMode::Overwrite,

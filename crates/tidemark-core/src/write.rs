@@ -302,6 +302,9 @@ pub struct WriteBuilder {
     app_transaction: Option<(String, i64)>,
     file_options: FileOptions,
     progress: Option<ProgressCallback>,
+    /// A snapshot the caller already loaded (the latest when the write starts), so that the
+    /// log is not replayed twice.
+    read_snapshot: Option<Arc<Snapshot>>,
     lineage: Vec<crate::lineage::LineageInput>,
     schema_mode: SchemaMode,
 }
@@ -329,6 +332,7 @@ impl WriteBuilder {
             app_transaction: None,
             file_options: FileOptions::default(),
             progress: None,
+            read_snapshot: None,
             lineage: Vec::new(),
             schema_mode: SchemaMode::Strict,
         }
@@ -435,6 +439,14 @@ impl WriteBuilder {
         self
     }
 
+    /// Uses a snapshot of the table the caller has just loaded as the version the write
+    /// reads, instead of loading the latest one again. A write based on an older snapshot is
+    /// still safe: the commit checks every newer version for conflicts.
+    pub fn with_read_snapshot(mut self, snapshot: Arc<Snapshot>) -> Self {
+        self.read_snapshot = Some(snapshot);
+        self
+    }
+
     /// Writes the batches (at least one, to give the schema when the table is created).
     pub async fn execute_batches(self, batches: Vec<RecordBatch>) -> Result<WriteOutcome> {
         let schema = batches.first().map(|b| b.schema()).ok_or_else(|| {
@@ -449,10 +461,13 @@ impl WriteBuilder {
     where
         S: Stream<Item = Result<RecordBatch>> + Send,
     {
-        let snapshot = match Snapshot::load(&self.location, None).await {
-            Ok(snapshot) => Some(Arc::new(snapshot)),
-            Err(Error::TableNotFound { .. }) => None,
-            Err(e) => return Err(e),
+        let snapshot = match &self.read_snapshot {
+            Some(snapshot) => Some(snapshot.clone()),
+            None => match Snapshot::load(&self.location, None).await {
+                Ok(snapshot) => Some(Arc::new(snapshot)),
+                Err(Error::TableNotFound { .. }) => None,
+                Err(e) => return Err(e),
+            },
         };
         if self.schema_mode == SchemaMode::Overwrite
             && (self.mode != WriteMode::Overwrite || self.replace_where.is_some())

@@ -85,7 +85,9 @@ impl DataSink for TidemarkSink {
                 ))
             })
         });
-        let mut builder = WriteBuilder::new(self.snapshot.location().clone()).with_mode(self.mode);
+        let mut builder = WriteBuilder::new(self.snapshot.location().clone())
+            .with_mode(self.mode)
+            .with_read_snapshot(self.snapshot.clone());
         for (table, snapshot_id) in &self.lineage {
             builder = builder.with_lineage_input(table.clone(), snapshot_id.clone());
         }
