@@ -23,9 +23,10 @@ use crate::checkpoint_write::deleted_file_retention_ms;
 use crate::commit::read_commit;
 use crate::deletion_vector::dv_file_path;
 use crate::error::{Error, Result};
+use crate::log_segment::LogListing;
 use crate::snapshot::Snapshot;
 use crate::storage::TableLocation;
-use crate::table::Table;
+use crate::time_travel;
 
 /// How to vacuum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,11 +161,13 @@ async fn oldest_retained_version(
     if latest.timestamp_ms() <= cutoff {
         return Ok(latest.version());
     }
-    let table = Table::from_location(location.clone());
     let instant = chrono::DateTime::from_timestamp_millis(cutoff).ok_or_else(|| {
         Error::InvalidArgument(format!("the retention cutoff {cutoff} ms is out of range"))
     })?;
-    match table.version_at_timestamp(instant).await {
+    // The latest snapshot is at hand: its metadata says how commits are timed, so only the
+    // listing is needed, not a second replay of the log.
+    let listing = LogListing::list(location, None).await?;
+    match time_travel::version_at_timestamp(location, &listing, latest.metadata(), instant).await {
         Ok(version) => Ok(version),
         Err(Error::TimestampBeforeFirstCommit {
             earliest_version, ..
