@@ -74,11 +74,8 @@ impl TidemarkContext {
                 .table_factories_mut()
                 .insert("TIDEMARK".to_string(), Arc::new(TidemarkTableFactory));
         }
-        ctx.register_udtf(
-            "tidemark_history",
-            Arc::new(HistoryFunction::new(ctx.clone())),
-        );
-        ctx.register_udtf("tidemark_files", Arc::new(FilesFunction::new(ctx.clone())));
+        ctx.register_udtf("tidemark_history", Arc::new(HistoryFunction));
+        ctx.register_udtf("tidemark_files", Arc::new(FilesFunction));
         Self { ctx, resolved }
     }
 

@@ -17,7 +17,6 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::SessionContext;
 use serde_json::Value;
 use tidemark_core::storage::TableLocation;
 use tidemark_core::table::{Table, VersionSpec};
@@ -32,20 +31,6 @@ pub struct HistoryFunction;
 /// `tidemark_files('t' [, version])`.
 #[derive(Debug)]
 pub struct FilesFunction;
-
-impl HistoryFunction {
-    /// The function (the session is found at call time).
-    pub fn new(_ctx: SessionContext) -> Self {
-        Self
-    }
-}
-
-impl FilesFunction {
-    /// The function (the session is found at call time).
-    pub fn new(_ctx: SessionContext) -> Self {
-        Self
-    }
-}
 
 fn string_arg(args: &[Expr], index: usize, function: &str) -> Result<Option<String>> {
     match args.get(index) {

@@ -35,7 +35,9 @@ use tidemark_core::schema::ColumnMappingMode;
 use tidemark_core::snapshot::Snapshot;
 
 use crate::error::external;
-use crate::pruning::{PruningCounts, is_partition_filter, prune_by_partition, prune_by_statistics};
+use crate::pruning::{
+    PruningCounts, is_partition_filter, partition_scalar, prune_by_partition, prune_by_statistics,
+};
 use crate::scan_exec::{ScanMode, TidemarkScanExec};
 use crate::sink::TidemarkSink;
 use crate::statistics::files_statistics;
@@ -469,20 +471,8 @@ fn native_scan(
             let values = partition_fields
                 .iter()
                 .map(|field| {
-                    let physical = snapshot
-                        .schema()
-                        .field(field.name())
-                        .and_then(|f| f.physical_name(snapshot.column_mapping()).ok())
-                        .unwrap_or(field.name());
-                    let value = add.partition_values.get(physical).cloned().flatten();
-                    let array = tidemark_core::partition::partition_array(
-                        field.name(),
-                        value.as_deref(),
-                        field.data_type(),
-                        1,
-                    )
-                    .map_err(external)?;
-                    datafusion::common::ScalarValue::try_from_array(&array, 0)
+                    let physical = physical_names.get(field.name()).unwrap_or(field.name());
+                    partition_scalar(add, field, physical)
                 })
                 .collect::<Result<Vec<_>>>()?;
             files.push(PartitionedFile::new_from_meta(meta).with_partition_values(values));

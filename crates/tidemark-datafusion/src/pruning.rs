@@ -48,6 +48,20 @@ pub(crate) fn is_partition_filter(expr: &Expr, partition_columns: &[String]) -> 
     !columns.is_empty() && columns.iter().all(|c| partition_columns.contains(c))
 }
 
+/// A file's value of a partition column (keyed by its physical name, or its logical name as
+/// some writers do) as a scalar of the column's type; NULL when the file has none.
+pub(crate) fn partition_scalar(add: &Add, field: &Field, physical: &str) -> Result<ScalarValue> {
+    let value = add
+        .partition_values
+        .get(physical)
+        .or_else(|| add.partition_values.get(field.name()))
+        .cloned()
+        .flatten();
+    let array =
+        partition_array(field.name(), value.as_deref(), field.data_type(), 1).map_err(external)?;
+    ScalarValue::try_from_array(&array, 0)
+}
+
 /// The partition values of files as a record batch of the partition columns (one row per file).
 pub(crate) fn partition_batch(
     files: &[&Add],
@@ -63,17 +77,7 @@ pub(crate) fn partition_batch(
     for (field, physical) in partition_fields {
         let scalars = files
             .iter()
-            .map(|add| {
-                let value = add
-                    .partition_values
-                    .get(physical)
-                    .or_else(|| add.partition_values.get(field.name()))
-                    .cloned()
-                    .flatten();
-                let array = partition_array(field.name(), value.as_deref(), field.data_type(), 1)
-                    .map_err(external)?;
-                ScalarValue::try_from_array(&array, 0)
-            })
+            .map(|add| partition_scalar(add, field, physical))
             .collect::<Result<Vec<_>>>()?;
         columns.push(if scalars.is_empty() {
             arrow::array::new_empty_array(field.data_type())
@@ -192,11 +196,8 @@ impl<'a> FileStatistics<'a> {
                 .files
                 .iter()
                 .map(|add| {
-                    let value = add.partition_values.get(*physical).cloned().flatten();
-                    partition_array(field.name(), value.as_deref(), field.data_type(), 1)
-                        .ok()
-                        .and_then(|a| ScalarValue::try_from_array(&a, 0).ok())
-                        .unwrap_or_else(|| null_of(field.data_type()))
+                    partition_scalar(add, field, physical)
+                        .unwrap_or_else(|_| null_of(field.data_type()))
                 })
                 .collect::<Vec<_>>();
             return ScalarValue::iter_to_array(scalars).ok();

@@ -7,10 +7,9 @@ use arrow::datatypes::SchemaRef;
 use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, ScalarValue, Statistics};
 use tidemark_core::actions::Add;
-use tidemark_core::partition::partition_array;
 use tidemark_core::stats::FileStats;
 
-use crate::pruning::{Side, json_bound};
+use crate::pruning::{Side, json_bound, partition_scalar};
 
 /// Statistics of `files`, under the table's (logical) `schema`.
 ///
@@ -59,11 +58,7 @@ pub(crate) fn files_statistics(
             let mut complete = true;
             for (add, stats) in files.iter().zip(&parsed) {
                 let (lo, hi, null_count) = if is_partition {
-                    let value = add.partition_values.get(physical).cloned().flatten();
-                    let scalar =
-                        partition_array(field.name(), value.as_deref(), field.data_type(), 1)
-                            .ok()
-                            .and_then(|a| ScalarValue::try_from_array(&a, 0).ok());
+                    let scalar = partition_scalar(add, field, physical).ok();
                     let records = stats.as_ref().and_then(|s| s.num_records);
                     match scalar {
                         Some(s) if !s.is_null() => (Some(s.clone()), Some(s), Some(0)),
