@@ -203,7 +203,8 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
             tables,
             format,
             output,
-        } => crate::sql::run(tables, query, format, output).await,
+            schema_mode,
+        } => crate::sql::run(tables, query, format, output, schema_mode.into()).await,
         Command::Describe { table, at, format } => {
             let snapshot = open_snapshot(&table, &at).await?;
             describe(&snapshot, format)

@@ -228,6 +228,11 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<String>,
+        /// How INSERT treats a query whose schema differs from the table's: refuse (strict),
+        /// add its new columns and widen types (merge), or replace the table's schema
+        /// (overwrite, with INSERT OVERWRITE). The same as `SET tidemark.schema_mode = '…'`.
+        #[arg(long, value_enum, default_value_t = alter::SchemaModeArg::Strict)]
+        schema_mode: alter::SchemaModeArg,
     },
     /// Change a table's schema or properties as one new version (no data file is rewritten).
     Alter {

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
+use tidemark_core::write::SchemaMode;
 use tidemark_datafusion::TidemarkContext;
 
 use crate::error::{CliError, CliResult};
@@ -21,8 +22,10 @@ pub(crate) async fn run(
     query: Option<String>,
     format: RowFormat,
     output: Option<String>,
+    schema_mode: SchemaMode,
 ) -> CliResult<()> {
     let ctx = TidemarkContext::new();
+    ctx.set_schema_mode(schema_mode);
     for table in &tables {
         let (name, uri) = table
             .split_once('=')

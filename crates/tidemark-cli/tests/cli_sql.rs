@@ -81,3 +81,57 @@ fn the_shell_runs_statements_from_standard_input() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("nosuch"), "{stderr}");
 }
+
+#[test]
+fn insert_with_schema_mode_merge_adds_a_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events");
+    let path = path.to_str().unwrap();
+    ok(&[
+        "sql",
+        &format!(
+            "CREATE EXTERNAL TABLE events (id INT, kind VARCHAR) STORED AS TIDEMARK LOCATION '{path}'"
+        ),
+    ]);
+    let table = format!("events={path}");
+    ok(&[
+        "sql",
+        "--table",
+        &table,
+        "INSERT INTO events VALUES (1, 'a')",
+    ]);
+    // Strict by default: the extra column is refused and nothing is written.
+    let refused = tidemark(&[
+        "sql",
+        "--table",
+        &table,
+        "INSERT INTO events SELECT 2, 'b', 'web' AS source",
+    ]);
+    assert!(!refused.status.success());
+    ok(&[
+        "sql",
+        "--table",
+        &table,
+        "--schema-mode",
+        "merge",
+        "INSERT INTO events SELECT 2, 'b', 'web' AS source",
+    ]);
+    let out = ok(&[
+        "sql",
+        "--table",
+        &table,
+        "--format",
+        "csv",
+        "SELECT * FROM events ORDER BY id",
+    ]);
+    assert_eq!(out, "id,kind,source\n1,a,\n2,b,web\n");
+    let out = ok(&[
+        "sql",
+        "--table",
+        &table,
+        "--format",
+        "csv",
+        "SELECT * FROM events VERSION AS OF 1",
+    ]);
+    assert_eq!(out, "id,kind\n1,a\n");
+}

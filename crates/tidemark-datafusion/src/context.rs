@@ -12,13 +12,17 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::parser::Statement as DFStatement;
-use datafusion::sql::sqlparser::ast::{ObjectName, Statement, TableObject};
+use datafusion::sql::sqlparser::ast::{Insert, ObjectName, Statement, TableObject};
 use tidemark_core::snapshot::Snapshot;
 use tidemark_core::table::{Table, VersionSpec};
+use tidemark_core::write::SchemaMode;
 
 use crate::error::{Error, external};
 use crate::factory::TidemarkTableFactory;
 use crate::functions::{FilesFunction, HistoryFunction};
+use crate::insert::{
+    SchemaModeSetting, TidemarkOptions, ensure_options, plan_evolving_insert, session_schema_mode,
+};
 use crate::provider::TidemarkTable;
 use crate::time_travel::{
     AsOf, ResolvedVersions, StatementTables, TimeTravelDialect, TimeTravelPlanner, as_of,
@@ -73,6 +77,7 @@ impl TidemarkContext {
             state
                 .table_factories_mut()
                 .insert("TIDEMARK".to_string(), Arc::new(TidemarkTableFactory));
+            ensure_options(state.config_mut().options_mut());
         }
         ctx.register_udtf("tidemark_history", Arc::new(HistoryFunction));
         ctx.register_udtf("tidemark_files", Arc::new(FilesFunction));
@@ -139,33 +144,65 @@ impl TidemarkContext {
                 })?;
             self.resolved.insert(clause, Arc::new(snapshot));
         }
-        self.record_lineage(&statement, &tables).await?;
         let state = self.ctx.state();
+        if let Some(target) = self.insert_target(&statement, &tables).await? {
+            let mode = session_schema_mode(&state);
+            if mode != SchemaMode::Strict
+                && let Some(plan) = plan_evolving_insert(
+                    &state,
+                    &target.insert,
+                    target.reference.clone(),
+                    target.table.clone(),
+                    mode,
+                    target.lineage.clone(),
+                )
+                .await?
+            {
+                return self.ctx.execute_logical_plan(plan).await;
+            }
+            target.table.set_pending_lineage(target.lineage);
+        }
         let plan = state.statement_to_plan(statement).await?;
         self.ctx.execute_logical_plan(plan).await
     }
 
-    /// For an `INSERT` into a Tidemark table, records every Tidemark table the statement reads
-    /// (at the snapshot it reads) as an input of the commit.
-    async fn record_lineage(
+    /// Sets the session's schema mode for `INSERT` (the same as
+    /// `SET tidemark.schema_mode = '…'`): with [`SchemaMode::Merge`] an `INSERT` may add
+    /// columns and widen types; with [`SchemaMode::Overwrite`] an `INSERT OVERWRITE` replaces
+    /// the table's schema.
+    pub fn set_schema_mode(&self, mode: SchemaMode) {
+        let state = self.ctx.state_ref();
+        let mut state = state.write();
+        let options = state.config_mut().options_mut();
+        ensure_options(options);
+        if let Some(tidemark) = options.extensions.get_mut::<TidemarkOptions>() {
+            tidemark.schema_mode = SchemaModeSetting(mode);
+        }
+    }
+
+    /// For an `INSERT` into a Tidemark table: the target, its name, and every Tidemark table
+    /// the statement reads (table URI, snapshot id at the version it reads), its lineage.
+    async fn insert_target(
         &self,
         statement: &DFStatement,
         tables: &StatementTables,
-    ) -> Result<()> {
+    ) -> Result<Option<InsertTarget>> {
         let DFStatement::Statement(inner) = statement else {
-            return Ok(());
+            return Ok(None);
         };
         let Statement::Insert(insert) = inner.as_ref() else {
-            return Ok(());
+            return Ok(None);
         };
         let TableObject::TableName(target_name) = &insert.table else {
-            return Ok(());
+            return Ok(None);
         };
-        let Ok(target) = self.ctx.table_provider(reference_of(target_name)).await else {
-            return Ok(());
+        let reference = reference_of(target_name);
+        let Ok(target) = self.ctx.table_provider(reference.clone()).await else {
+            return Ok(None);
         };
-        let Some(target) = target.downcast_ref::<TidemarkTable>() else {
-            return Ok(());
+        let target: Arc<dyn std::any::Any + Send + Sync> = target;
+        let Ok(table) = target.downcast::<TidemarkTable>() else {
+            return Ok(None);
         };
         let mut inputs: Vec<(String, String)> = Vec::new();
         for clause in &tables.clauses {
@@ -197,8 +234,12 @@ impl TidemarkContext {
         }
         inputs.sort();
         inputs.dedup();
-        target.set_pending_lineage(inputs);
-        Ok(())
+        Ok(Some(InsertTarget {
+            insert: insert.clone(),
+            reference,
+            table,
+            lineage: inputs,
+        }))
     }
 
     /// Refreshes a Tidemark table the statement reads, or registers a table named by its path.
@@ -318,6 +359,14 @@ impl TidemarkContext {
             .await
             .map_err(external)
     }
+}
+
+/// The Tidemark table an `INSERT` writes to, with the lineage of the statement.
+struct InsertTarget {
+    insert: Insert,
+    reference: TableReference,
+    table: Arc<TidemarkTable>,
+    lineage: Vec<(String, String)>,
 }
 
 /// The table reference of a name as DataFusion resolves it (unquoted parts lower-cased).

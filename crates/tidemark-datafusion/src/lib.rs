@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 pub mod factory;
 pub mod functions;
+pub mod insert;
 pub mod provider;
 mod pruning;
 pub mod scan_exec;
@@ -20,6 +21,7 @@ pub mod time_travel;
 
 pub use context::TidemarkContext;
 pub use error::{Error, Result};
+pub use insert::TidemarkOptions;
 pub use provider::TidemarkTable;
 pub use pruning::PruningCounts;
 pub use scan_exec::TidemarkScanExec;

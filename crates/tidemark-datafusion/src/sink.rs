@@ -13,7 +13,7 @@ use datafusion::logical_expr::dml::InsertOp;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
 use futures::StreamExt;
 use tidemark_core::snapshot::Snapshot;
-use tidemark_core::write::{WriteBuilder, WriteMode};
+use tidemark_core::write::{SchemaMode, WriteBuilder, WriteMode};
 
 use crate::error::external;
 
@@ -24,6 +24,7 @@ pub struct TidemarkSink {
     schema: SchemaRef,
     mode: WriteMode,
     lineage: Vec<(String, String)>,
+    schema_mode: SchemaMode,
 }
 
 impl TidemarkSink {
@@ -43,6 +44,7 @@ impl TidemarkSink {
             schema,
             mode,
             lineage: Vec::new(),
+            schema_mode: SchemaMode::Strict,
         })
     }
 }
@@ -53,15 +55,23 @@ impl TidemarkSink {
         self.lineage = inputs;
         self
     }
+
+    /// Writes under this schema mode (strict by default): `merge` adds the data's new columns
+    /// and widens types, `overwrite` replaces the table's schema (with `INSERT OVERWRITE`).
+    pub fn with_schema_mode(mut self, schema_mode: SchemaMode) -> Self {
+        self.schema_mode = schema_mode;
+        self
+    }
 }
 
 impl DisplayAs for TidemarkSink {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "TidemarkSink: table={}, mode={:?}",
+            "TidemarkSink: table={}, mode={:?}, schema_mode={:?}",
             self.snapshot.location().url(),
-            self.mode
+            self.mode,
+            self.schema_mode
         )
     }
 }
@@ -87,6 +97,7 @@ impl DataSink for TidemarkSink {
         });
         let mut builder = WriteBuilder::new(self.snapshot.location().clone())
             .with_mode(self.mode)
+            .with_schema_mode(self.schema_mode)
             .with_read_snapshot(self.snapshot.clone());
         for (table, snapshot_id) in &self.lineage {
             builder = builder.with_lineage_input(table.clone(), snapshot_id.clone());
