@@ -9,14 +9,18 @@ use chrono::{DateTime, Utc};
 use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{Insert, ObjectName, Statement, TableObject};
+use tidemark_core::alter::alter_table;
+use tidemark_core::commit::CommitMetadata;
 use tidemark_core::snapshot::Snapshot;
 use tidemark_core::table::{Table, VersionSpec};
 use tidemark_core::write::SchemaMode;
 
+use crate::ddl::{ddl_target, schema_change};
 use crate::error::{Error, external};
 use crate::factory::TidemarkTableFactory;
 use crate::functions::{FilesFunction, HistoryFunction};
@@ -109,6 +113,16 @@ impl TidemarkContext {
                 ));
             }
         };
+        if let DFStatement::Statement(inner) = &statement
+            && let Some(name) = ddl_target(inner)
+        {
+            self.prepare_relation(&name, &Default::default()).await?;
+            if let Ok(provider) = self.ctx.table_provider(reference_of(&name)).await
+                && let Some(table) = provider.downcast_ref::<TidemarkTable>()
+            {
+                return self.run_schema_change(inner, table).await;
+            }
+        }
         let tables = collect_clauses(&statement);
         for relation in &tables.relations {
             self.prepare_relation(relation, &tables.ctes).await?;
@@ -164,6 +178,29 @@ impl TidemarkContext {
         }
         let plan = state.statement_to_plan(statement).await?;
         self.ctx.execute_logical_plan(plan).await
+    }
+
+    /// Runs `ALTER TABLE` / `COMMENT ON COLUMN` on a Tidemark table as one new version (see
+    /// [`crate::ddl`]), and returns an empty result, as DataFusion's own DDL does.
+    async fn run_schema_change(
+        &self,
+        statement: &Statement,
+        table: &TidemarkTable,
+    ) -> Result<DataFrame> {
+        let change = schema_change(&self.ctx, statement).await?;
+        if table.is_pinned() {
+            return Err(DataFusionError::Plan(format!(
+                "'{}' is a fixed version from time travel and cannot be changed; alter the table without a version clause",
+                change.table
+            )));
+        }
+        let location = table.snapshot().location().clone();
+        alter_table(&location, change.operation, CommitMetadata::default())
+            .await
+            .map_err(external)?;
+        table.refresh().await?;
+        let plan = LogicalPlanBuilder::empty(false).build()?;
+        Ok(DataFrame::new(self.ctx.state(), plan))
     }
 
     /// Sets the session's schema mode for `INSERT` (the same as

@@ -8,6 +8,7 @@
 //! functions `tidemark_history` and `tidemark_files`. [`TidemarkContext`] sets all of it up.
 
 pub mod context;
+pub mod ddl;
 pub mod error;
 pub mod factory;
 pub mod functions;

@@ -461,3 +461,62 @@ async fn insert_overwrite_in_overwrite_mode_replaces_the_schema() {
     let old = query(&ctx, "SELECT * FROM t VERSION AS OF 0 ORDER BY id").await;
     assert!(old.contains("| id | name |"), "{old}");
 }
+
+#[tokio::test]
+async fn alter_table_and_comment_on_column_in_sql_commit_one_version_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = table_from(
+        dir.path(),
+        "t",
+        batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            ("name", Arc::new(StringArray::from(vec!["a", "b"]))),
+        ]),
+    )
+    .await;
+    let ctx = TidemarkContext::new();
+    ctx.register("t", &uri).await.unwrap();
+    query(&ctx, "ALTER TABLE t ADD COLUMN price DECIMAL(10, 2)").await;
+    query(&ctx, "COMMENT ON COLUMN t.name IS 'who'").await;
+    query(
+        &ctx,
+        "ALTER TABLE t SET TBLPROPERTIES ('delta.logRetentionDuration' = 'interval 60 days')",
+    )
+    .await;
+    query(&ctx, "ALTER TABLE t RENAME COLUMN name TO who").await;
+    let location = TableLocation::parse(&uri).unwrap();
+    let snapshot = Snapshot::load(&location, None).await.unwrap();
+    assert_eq!(snapshot.version(), 4);
+    let fields = &snapshot.schema().fields;
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["id", "who", "price"]);
+    assert_eq!(
+        fields[1].metadata.get("comment").and_then(|v| v.as_str()),
+        Some("who")
+    );
+    assert_eq!(
+        fields[2].data_type.to_string(),
+        "decimal(10,2)",
+        "{:?}",
+        fields[2]
+    );
+    assert_eq!(
+        snapshot
+            .metadata()
+            .configuration
+            .get("delta.logRetentionDuration")
+            .map(String::as_str),
+        Some("interval 60 days")
+    );
+    // The rename needed column mapping, switched on without rewriting the data file.
+    assert_eq!(snapshot.column_mapping().to_string().to_lowercase(), "name");
+    assert_eq!(snapshot.num_files(), 1);
+    let got = query(&ctx, "SELECT id, who, price FROM t ORDER BY id").await;
+    assert!(got.contains("| 1  | a   |"), "{got}");
+    let before = query(&ctx, "SELECT * FROM t VERSION AS OF 0 ORDER BY id").await;
+    assert!(before.contains("| id | name |"), "{before}");
+    // An unknown type is an error that changes nothing.
+    let err = sql_error(&ctx, "ALTER TABLE t ADD COLUMN z NOSUCHTYPE").await;
+    assert!(err.to_lowercase().contains("nosuchtype"), "{err}");
+    assert_eq!(version_of(&uri).await, 4);
+}
