@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use tidemark_core::alter::{AlterOperation, alter_table};
-use tidemark_core::schema::{DataType, PrimitiveType};
+use tidemark_core::schema::{DataType, PrimitiveType, format_column_path, parse_column_path};
 use tidemark_core::write::SchemaMode;
 
 use crate::error::{CliError, CliResult};
@@ -30,11 +30,21 @@ impl From<SchemaModeArg> for SchemaMode {
 }
 
 /// One change made by `tidemark alter`.
+///
+/// Columns are named by a path: `address.city` is the field `city` of the struct column
+/// `address`; `items.element.price` reaches into the structs of the array `items`, and
+/// `attrs.value.unit` into the values of the map `attrs`. Quote a name holding dots with
+/// backticks: `` `a.b`.c `` (double a backtick inside quotes).
 #[derive(Debug, Subcommand)]
 pub(crate) enum AlterChange {
-    /// Add a column (a primitive type: string, long, integer, double, date, decimal(p,s), …).
+    /// Add a column, or a field to a struct column (PATH address.zip adds `zip` to `address`).
+    ///
+    /// TYPE is a primitive type (string, long, integer, double, date, decimal(p,s), …) or a
+    /// Delta JSON type such as '{"type":"struct","fields":[...]}' or
+    /// '{"type":"array","elementType":"long","containsNull":true}'.
     AddColumn {
-        /// The new column's name.
+        /// The new column's path.
+        #[arg(value_name = "PATH")]
         name: String,
         /// Its type.
         #[arg(value_name = "TYPE")]
@@ -43,21 +53,28 @@ pub(crate) enum AlterChange {
         #[arg(long)]
         nullable: bool,
     },
-    /// Rename a column (switches on column mapping; no data file is rewritten).
+    /// Rename a column or nested field (switches on column mapping; no data file is
+    /// rewritten). `rename-column address.city town` renames the field `city` of `address`.
     RenameColumn {
-        /// The current name.
+        /// The current path.
+        #[arg(value_name = "PATH")]
         old: String,
-        /// The new name.
+        /// The new name of the path's last field (a full path with the same parent is also
+        /// accepted).
+        #[arg(value_name = "NEW_NAME")]
         new: String,
     },
-    /// Drop a column (switches on column mapping; no data file is rewritten).
+    /// Drop a column or nested field (switches on column mapping; no data file is rewritten).
     DropColumn {
-        /// The column.
+        /// The path.
+        #[arg(value_name = "PATH")]
         name: String,
     },
-    /// Make a NOT NULL column nullable.
+    /// Make a NOT NULL column or field nullable (also PATH.element of an array, PATH.value of
+    /// a map).
     SetNullable {
-        /// The column.
+        /// The path.
+        #[arg(value_name = "PATH")]
         name: String,
     },
     /// Set a table property.
@@ -66,13 +83,47 @@ pub(crate) enum AlterChange {
         #[arg(value_name = "KEY=VALUE")]
         assignment: String,
     },
-    /// Set a column's comment.
+    /// Set the comment of a column or nested field.
     SetComment {
-        /// The column.
+        /// The path.
+        #[arg(value_name = "PATH")]
         name: String,
         /// The comment.
         text: String,
     },
+}
+
+/// The type given to `add-column`: a primitive type name, or a Delta JSON type.
+fn parse_type(text: &str) -> CliResult<DataType> {
+    if text.trim_start().starts_with('{') {
+        return serde_json::from_str::<DataType>(text).map_err(|e| {
+            CliError::Usage(format!(
+                "the type '{text}' is not a valid Delta JSON type ({e}); write a primitive type such as long, or JSON such as {{\"type\":\"array\",\"elementType\":\"long\",\"containsNull\":true}}"
+            ))
+        });
+    }
+    let primitive: PrimitiveType = text.parse()?;
+    Ok(DataType::Primitive(primitive))
+}
+
+/// The new name given to `rename-column`: one field name (quoted with backticks if it holds
+/// dots), or a full path whose parent is the renamed field's parent.
+fn new_field_name(old: &str, new: &str) -> CliResult<String> {
+    let segments = parse_column_path(new)?;
+    match segments.as_slice() {
+        [name] => Ok(name.clone()),
+        [parent @ .., name] => {
+            let old_segments = parse_column_path(old)?;
+            match old_segments.split_last() {
+                Some((_, old_parent)) if old_parent == parent => Ok(name.clone()),
+                _ => Err(CliError::Usage(format!(
+                    "the new name '{new}' is a path with another parent than '{old}'; give the new name of the last field only (rename-column {old} {}), and quote a name holding dots with backticks",
+                    format_column_path(&[name])
+                ))),
+            }
+        }
+        [] => Err(CliError::Usage("the new name is empty".into())),
+    }
 }
 
 /// Runs `tidemark alter TABLE CHANGE`.
@@ -86,16 +137,14 @@ pub(crate) async fn alter(
             name,
             data_type,
             nullable,
-        } => {
-            let primitive: PrimitiveType = data_type.parse()?;
-            AlterOperation::AddColumn {
-                name,
-                data_type: DataType::Primitive(primitive),
-                nullable,
-            }
-        }
+        } => AlterOperation::AddColumn {
+            name,
+            data_type: parse_type(&data_type)?,
+            nullable,
+        },
         AlterChange::RenameColumn { old, new } => {
-            AlterOperation::RenameColumn { from: old, to: new }
+            let to = new_field_name(&old, &new)?;
+            AlterOperation::RenameColumn { from: old, to }
         }
         AlterChange::DropColumn { name } => AlterOperation::DropColumn { name },
         AlterChange::SetNullable { name } => AlterOperation::SetNullable { name },

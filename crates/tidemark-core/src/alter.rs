@@ -8,6 +8,20 @@
 //! existing field keeps its current name as its physical name, so existing data files still
 //! resolve.
 //!
+//! Columns are named by a path (see [`crate::schema::parse_column_path`]): `address.city` is
+//! the field `city` of the struct column `address`, `items.element.price` a field of the
+//! structs inside the array `items`, `attrs.value.unit` one inside the values of the map
+//! `attrs`; a name holding dots is quoted with backticks (`` `a.b`.c ``). Every operation
+//! works at any depth: a field is added to the struct its parent path names, renamed or
+//! dropped within its struct (physical names never change, so no data file is rewritten),
+//! made nullable (also an array's `element` or a map's `value`), or commented.
+//!
+//! Refused, committing nothing: a path that does not exist (the error lists the fields where
+//! the path stops), a name already taken in the same struct (ignoring case), dropping the
+//! last field of a struct, or a partition column, or the last column stored in data files.
+//! A partition column may be renamed, as in Delta: `metaData.partitionColumns` follows the
+//! new name, and the files' `partitionValues` stay keyed by the unchanged physical name.
+//!
 //! ```no_run
 //! # async fn demo() -> tidemark_core::Result<()> {
 //! use tidemark_core::alter::{AlterOperation, alter_table};
@@ -29,7 +43,7 @@ use crate::evolution::{MAX_COLUMN_ID, assign_new_ids, enable_reader_writer_featu
 use crate::features;
 use crate::schema::{
     COLUMN_MAPPING_ID, COLUMN_MAPPING_MODE, COLUMN_MAPPING_PHYSICAL_NAME, ColumnMappingMode,
-    DataType, StructField, StructType,
+    DataType, StructField, StructType, parse_column_path, quote_field_name,
 };
 use crate::snapshot::Snapshot;
 use crate::storage::TableLocation;
@@ -45,12 +59,15 @@ pub const SETTABLE_PROPERTIES: &[&str] = &[
     "delta.columnMapping.mode",
 ];
 
-/// One explicit change to a table. Column names are top-level columns.
+/// One explicit change to a table. Column names are column paths (`address.city`, see the
+/// [module documentation](self)); `RenameColumn::to` is the new name of the last field of the
+/// path, taken literally.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlterOperation {
-    /// Adds a column at the end. A NOT NULL column can only be added to a table with no rows.
+    /// Adds a column at the end of the table, or a field at the end of the struct named by the
+    /// parent path. A NOT NULL column can only be added to a table with no rows.
     AddColumn {
-        /// The new column's name.
+        /// The new column's path (`zip`, or `address.zip` for a nested field).
         name: String,
         /// Its type.
         data_type: DataType,
@@ -69,7 +86,8 @@ pub enum AlterOperation {
         /// The column to drop.
         name: String,
     },
-    /// Makes a NOT NULL column nullable.
+    /// Makes a NOT NULL column nullable (or lets an array's `element` or a map's `value` hold
+    /// nulls).
     SetNullable {
         /// The column.
         name: String,
@@ -115,75 +133,136 @@ pub async fn alter_table(
     features::check_write_supported(snapshot.protocol(), snapshot.metadata(), snapshot.schema())?;
     let mut protocol = snapshot.protocol().clone();
     let mut metadata = snapshot.metadata().clone();
-    let mut schema = snapshot.schema().as_ref().clone();
+    let mut root = DataType::Struct(Box::new(snapshot.schema().as_ref().clone()));
     let mode = snapshot.column_mapping();
-    let position = |schema: &StructType, name: &str| -> Result<usize> {
-        schema
-            .fields
-            .iter()
-            .position(|f| f.name == name)
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "the table has no column '{name}'; its columns are: {}",
-                    column_list(schema)
-                ))
-            })
-    };
+    let partition_columns = snapshot.partition_columns();
     match &operation {
         AlterOperation::AddColumn {
             name,
             data_type,
             nullable,
         } => {
-            refuse_taken(&schema, name, None)?;
+            let path = parse_column_path(name)?;
+            let (new_name, parent_path) = split_last(&path, name)?;
+            let parent_steps = resolve(&root, parent_path)?;
+            let parent_display = display_path(&root, &parent_steps)?;
+            let DataType::Struct(parent) = type_at_mut(&mut root, &parent_steps)? else {
+                return Err(Error::InvalidArgument(format!(
+                    "'{parent_display}' is not a struct, so no field can be added to it; give the path of a struct column, such as address.zip"
+                )));
+            };
+            refuse_taken(&parent.fields, new_name, None, &parent_display)?;
             if !nullable && snapshot.num_files() > 0 {
                 return Err(Error::InvalidArgument(format!(
-                    "column '{name}' cannot be added as NOT NULL: the table's existing rows have no value for it; add it as nullable"
+                    "column '{}' cannot be added as NOT NULL: the table's existing rows have no value for it; add it as nullable",
+                    join_path(&parent_display, new_name)
                 )));
             }
-            let mut field = StructField::new(name.clone(), data_type.clone(), *nullable);
+            let mut field = StructField::new(new_name.clone(), data_type.clone(), *nullable);
             if mode != ColumnMappingMode::None {
-                let mut next = crate::evolution::max_column_id(&metadata, &schema);
+                let schema = root_struct(&root)?;
+                let mut next = crate::evolution::max_column_id(&metadata, schema);
                 assign_new_ids(&mut field, &mut next);
                 metadata
                     .configuration
                     .insert(MAX_COLUMN_ID.into(), next.to_string());
             }
-            schema.fields.push(field);
+            let DataType::Struct(parent) = type_at_mut(&mut root, &parent_steps)? else {
+                return Err(internal());
+            };
+            parent.fields.push(field);
         }
         AlterOperation::RenameColumn { from, to } => {
-            let index = position(&schema, from)?;
-            refuse_taken(&schema, to, Some(index))?;
-            if snapshot.partition_columns().iter().any(|c| c == from) {
-                return Err(Error::InvalidArgument(format!(
-                    "column '{from}' is a partition column, and Tidemark does not rename partition columns; overwrite the table with a new schema instead"
-                )));
+            let steps = resolve_existing(&root, from)?;
+            let (parent_steps, index) = field_step(&root, &steps, "renamed")?;
+            let parent_display = display_path(&root, parent_steps)?;
+            {
+                let siblings = struct_fields_at(&mut root, parent_steps)?;
+                refuse_taken(siblings, to, Some(index), &parent_display)?;
             }
-            enable_column_mapping(&mut protocol, &mut metadata, &mut schema)?;
-            schema.fields[index].name = to.clone();
+            let old_name = struct_fields_at(&mut root, parent_steps)?
+                .get(index)
+                .ok_or_else(internal)?
+                .name
+                .clone();
+            if let Some(position) = parent_steps
+                .is_empty()
+                .then(|| partition_columns.iter().position(|c| *c == old_name))
+                .flatten()
+            {
+                // As in Delta: with column mapping a partition column may be renamed; the log's
+                // `partitionValues` are keyed by the unchanged physical name.
+                metadata.partition_columns[position] = to.clone();
+            }
+            enable_column_mapping(&mut protocol, &mut metadata, &mut root)?;
+            let siblings = struct_fields_at(&mut root, parent_steps)?;
+            let field = siblings.get_mut(index).ok_or_else(internal)?;
+            field.name = to.clone();
         }
         AlterOperation::DropColumn { name } => {
-            let index = position(&schema, name)?;
-            if snapshot.partition_columns().iter().any(|c| c == name) {
-                return Err(Error::InvalidArgument(format!(
-                    "column '{name}' is a partition column and cannot be dropped; overwrite the table with a new schema and partitioning instead"
-                )));
+            let steps = resolve_existing(&root, name)?;
+            let (parent_steps, index) = field_step(&root, &steps, "dropped")?;
+            let display = display_path(&root, &steps)?;
+            if parent_steps.is_empty() {
+                let dropped = &root_struct(&root)?
+                    .fields
+                    .get(index)
+                    .ok_or_else(internal)?
+                    .name;
+                if partition_columns.iter().any(|c| c == dropped) {
+                    return Err(Error::InvalidArgument(format!(
+                        "column '{display}' is a partition column and cannot be dropped; overwrite the table with a new schema and partitioning instead"
+                    )));
+                }
+                let top = root_struct(&root)?;
+                if top.fields.len() - partition_columns.len() <= 1 {
+                    return Err(Error::InvalidArgument(format!(
+                        "column '{display}' is the only column stored in the data files and cannot be dropped"
+                    )));
+                }
+            } else {
+                let parent_display = display_path(&root, parent_steps)?;
+                let siblings = struct_fields_at(&mut root, parent_steps)?;
+                if siblings.len() <= 1 {
+                    return Err(Error::InvalidArgument(format!(
+                        "field '{display}' is the only field of the struct '{parent_display}', and a struct needs at least one field; drop '{parent_display}' instead, or add another field first"
+                    )));
+                }
             }
-            if schema.fields.len() - snapshot.partition_columns().len() <= 1 {
-                return Err(Error::InvalidArgument(format!(
-                    "column '{name}' is the only column stored in the data files and cannot be dropped"
-                )));
+            enable_column_mapping(&mut protocol, &mut metadata, &mut root)?;
+            let siblings = struct_fields_at(&mut root, parent_steps)?;
+            if index >= siblings.len() {
+                return Err(internal());
             }
-            enable_column_mapping(&mut protocol, &mut metadata, &mut schema)?;
-            schema.fields.remove(index);
+            siblings.remove(index);
         }
         AlterOperation::SetNullable { name } => {
-            let index = position(&schema, name)?;
-            schema.fields[index].nullable = true;
+            let steps = resolve_existing(&root, name)?;
+            let display = display_path(&root, &steps)?;
+            let Some((last, parent_steps)) = steps.split_last() else {
+                return Err(internal());
+            };
+            match (last, type_at_mut(&mut root, parent_steps)?) {
+                (Step::Field(i), DataType::Struct(s)) => {
+                    s.fields.get_mut(*i).ok_or_else(internal)?.nullable = true;
+                }
+                (Step::Element, DataType::Array(a)) => a.contains_null = true,
+                (Step::Value, DataType::Map(m)) => m.value_contains_null = true,
+                (Step::Key, _) => {
+                    return Err(Error::InvalidArgument(format!(
+                        "'{display}' is a map's key, and map keys are never null; give the path of a field, an array's element or a map's value"
+                    )));
+                }
+                _ => return Err(internal()),
+            }
         }
         AlterOperation::SetComment { name, comment } => {
-            let index = position(&schema, name)?;
-            schema.fields[index]
+            let steps = resolve_existing(&root, name)?;
+            let (parent_steps, index) = field_step(&root, &steps, "commented")?;
+            let siblings = struct_fields_at(&mut root, parent_steps)?;
+            siblings
+                .get_mut(index)
+                .ok_or_else(internal)?
                 .metadata
                 .insert("comment".into(), Value::from(comment.clone()));
         }
@@ -191,7 +270,7 @@ pub async fn alter_table(
             if key == COLUMN_MAPPING_MODE {
                 match value.parse::<ColumnMappingMode>()? {
                     ColumnMappingMode::Name => {
-                        enable_column_mapping(&mut protocol, &mut metadata, &mut schema)?
+                        enable_column_mapping(&mut protocol, &mut metadata, &mut root)?
                     }
                     m if m == mode => {}
                     m => {
@@ -210,6 +289,10 @@ pub async fn alter_table(
             }
         }
     }
+    let schema = match root {
+        DataType::Struct(schema) => *schema,
+        _ => return Err(internal()),
+    };
     metadata.schema_string = schema.to_schema_string()?;
     let mut actions = Vec::new();
     if protocol != *snapshot.protocol() {
@@ -246,41 +329,256 @@ impl AlterOperation {
     }
 }
 
+/// One step from a type to a child type: a struct's field (by index), an array's element, a
+/// map's key or value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Field(usize),
+    Element,
+    Key,
+    Value,
+}
+
+fn internal() -> Error {
+    Error::InvalidArgument(
+        "internal: the schema changed while a column path was being applied; retry".into(),
+    )
+}
+
+/// The table schema inside the root type.
+fn root_struct(root: &DataType) -> Result<&StructType> {
+    match root {
+        DataType::Struct(s) => Ok(s),
+        _ => Err(internal()),
+    }
+}
+
+/// `parent.name`, or `name` at the top level (the name quoted as needed).
+fn join_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        quote_field_name(name)
+    } else {
+        format!("{parent}.{}", quote_field_name(name))
+    }
+}
+
+/// The last segment of a path and the path of its parent.
+fn split_last<'a>(path: &'a [String], original: &str) -> Result<(&'a String, &'a [String])> {
+    path.split_last().ok_or_else(|| {
+        Error::InvalidArgument(format!("invalid column path '{original}': it is empty"))
+    })
+}
+
+/// The field names along `steps`, as a column path (the real names, quoted as needed).
+fn display_path(root: &DataType, steps: &[Step]) -> Result<String> {
+    let mut out = String::new();
+    let mut current = root;
+    for step in steps {
+        let (segment, next) = match (step, current) {
+            (Step::Field(i), DataType::Struct(s)) => {
+                let field = s.fields.get(*i).ok_or_else(internal)?;
+                (field.name.as_str(), &field.data_type)
+            }
+            (Step::Element, DataType::Array(a)) => ("element", &a.element_type),
+            (Step::Key, DataType::Map(m)) => ("key", &m.key_type),
+            (Step::Value, DataType::Map(m)) => ("value", &m.value_type),
+            _ => return Err(internal()),
+        };
+        out = join_path(&out, segment);
+        current = next;
+    }
+    Ok(out)
+}
+
+/// Resolves a column path (already split) to the steps that reach it. Field names match
+/// exactly, or else ignoring letter case when only one field matches that way. Errors name
+/// the path and list what exists where it stops.
+fn resolve(root: &DataType, path: &[String]) -> Result<Vec<Step>> {
+    let mut steps = Vec::with_capacity(path.len());
+    let mut walked = String::new();
+    let mut current = root;
+    for segment in path {
+        let (step, next) = match current {
+            DataType::Struct(s) => {
+                let index = s
+                    .fields
+                    .iter()
+                    .position(|f| f.name == *segment)
+                    .or_else(|| {
+                        let mut matches = s
+                            .fields
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, f)| f.name.eq_ignore_ascii_case(segment));
+                        match (matches.next(), matches.next()) {
+                            (Some((i, _)), None) => Some(i),
+                            _ => None,
+                        }
+                    })
+                    .ok_or_else(|| not_found(&walked, segment, s))?;
+                let field = s.fields.get(index).ok_or_else(internal)?;
+                walked = join_path(&walked, &field.name);
+                (Step::Field(index), &field.data_type)
+            }
+            DataType::Array(a) if segment == "element" => {
+                walked = join_path(&walked, "element");
+                (Step::Element, &a.element_type)
+            }
+            DataType::Map(m) if segment == "key" || segment == "value" => {
+                walked = join_path(&walked, segment);
+                if segment == "key" {
+                    (Step::Key, &m.key_type)
+                } else {
+                    (Step::Value, &m.value_type)
+                }
+            }
+            DataType::Array(_) => {
+                return Err(Error::InvalidArgument(format!(
+                    "the table has no column '{}': '{walked}' is an array, whose elements are reached as '{walked}.element'",
+                    join_path(&walked, segment)
+                )));
+            }
+            DataType::Map(_) => {
+                return Err(Error::InvalidArgument(format!(
+                    "the table has no column '{}': '{walked}' is a map, whose keys and values are reached as '{walked}.key' and '{walked}.value'",
+                    join_path(&walked, segment)
+                )));
+            }
+            DataType::Primitive(p) => {
+                return Err(Error::InvalidArgument(format!(
+                    "the table has no column '{}': '{walked}' is a {p}, which has no fields",
+                    join_path(&walked, segment)
+                )));
+            }
+        };
+        steps.push(step);
+        current = next;
+    }
+    Ok(steps)
+}
+
+fn not_found(walked: &str, segment: &str, within: &StructType) -> Error {
+    let names = column_list(within);
+    if walked.is_empty() {
+        Error::InvalidArgument(format!(
+            "the table has no column '{}'; its columns are: {names} (nested fields are written parent.child, and a name holding dots is quoted with backticks: `a.b`)",
+            quote_field_name(segment)
+        ))
+    } else {
+        Error::InvalidArgument(format!(
+            "the table has no column '{}': the struct '{walked}' has the fields: {names}",
+            join_path(walked, segment)
+        ))
+    }
+}
+
+/// Resolves a column path given by the user. A top-level column whose name holds dots may
+/// also be named unquoted, when the dotted path itself does not resolve.
+fn resolve_existing(root: &DataType, name: &str) -> Result<Vec<Step>> {
+    match parse_column_path(name).and_then(|path| resolve(root, &path)) {
+        Ok(steps) => Ok(steps),
+        Err(error) => match root_struct(root)?
+            .fields
+            .iter()
+            .position(|f| f.name == name)
+        {
+            Some(index) => Ok(vec![Step::Field(index)]),
+            None => Err(error),
+        },
+    }
+}
+
+/// Splits the steps to a struct field into the steps to its struct and its index; other
+/// targets (an array's element, a map's key or value) are refused.
+fn field_step<'a>(root: &DataType, steps: &'a [Step], verb: &str) -> Result<(&'a [Step], usize)> {
+    match steps.split_last() {
+        Some((Step::Field(index), parent)) => Ok((parent, *index)),
+        Some(_) => Err(Error::InvalidArgument(format!(
+            "'{}' is an array's element or a map's key or value, which has no name of its own and cannot be {verb}; give the path of a struct field",
+            display_path(root, steps)?
+        ))),
+        None => Err(internal()),
+    }
+}
+
+/// The type reached by `steps`.
+fn type_at_mut<'a>(root: &'a mut DataType, steps: &[Step]) -> Result<&'a mut DataType> {
+    let mut current = root;
+    for step in steps {
+        current = match (step, current) {
+            (Step::Field(i), DataType::Struct(s)) => {
+                &mut s.fields.get_mut(*i).ok_or_else(internal)?.data_type
+            }
+            (Step::Element, DataType::Array(a)) => &mut a.element_type,
+            (Step::Key, DataType::Map(m)) => &mut m.key_type,
+            (Step::Value, DataType::Map(m)) => &mut m.value_type,
+            _ => return Err(internal()),
+        };
+    }
+    Ok(current)
+}
+
+/// The fields of the struct reached by `steps`.
+fn struct_fields_at<'a>(
+    root: &'a mut DataType,
+    steps: &[Step],
+) -> Result<&'a mut Vec<StructField>> {
+    match type_at_mut(root, steps)? {
+        DataType::Struct(s) => Ok(&mut s.fields),
+        _ => Err(internal()),
+    }
+}
+
 fn column_list(schema: &StructType) -> String {
     schema
         .fields
         .iter()
-        .map(|f| f.name.as_str())
+        .map(|f| quote_field_name(&f.name))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Refuses `name` when another column (not the one at `except`) has it, ignoring case.
-fn refuse_taken(schema: &StructType, name: &str, except: Option<usize>) -> Result<()> {
+/// Refuses `name` when another field of the same struct (not the one at `except`) has it,
+/// ignoring case. `parent` is the struct's path (empty for the table itself).
+fn refuse_taken(
+    siblings: &[StructField],
+    name: &str,
+    except: Option<usize>,
+    parent: &str,
+) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::InvalidArgument(
             "a column name cannot be empty".into(),
         ));
     }
-    if let Some((_, existing)) = schema
-        .fields
+    if let Some((_, existing)) = siblings
         .iter()
         .enumerate()
         .find(|(i, f)| Some(*i) != except && f.name.eq_ignore_ascii_case(name))
     {
-        return Err(Error::InvalidArgument(format!(
-            "the table already has a column '{}'; choose another name",
-            existing.name
-        )));
+        return Err(if parent.is_empty() {
+            Error::InvalidArgument(format!(
+                "the table already has a column '{}'; choose another name",
+                existing.name
+            ))
+        } else {
+            Error::InvalidArgument(format!(
+                "the struct '{parent}' already has a field '{}'; choose another name",
+                existing.name
+            ))
+        });
     }
     Ok(())
 }
 
-/// Switches on column mapping mode `name` unless the table already uses column mapping.
+/// Switches on column mapping mode `name` unless the table already uses column mapping:
+/// every field at every level of nesting (struct fields inside arrays and maps included) gets
+/// `delta.columnMapping.id` (1, 2, … depth first) and its current name as
+/// `delta.columnMapping.physicalName`, so existing data files resolve unchanged.
 fn enable_column_mapping(
     protocol: &mut Protocol,
     metadata: &mut crate::actions::Metadata,
-    schema: &mut StructType,
+    root: &mut DataType,
 ) -> Result<()> {
     if ColumnMappingMode::from_configuration(&metadata.configuration)? != ColumnMappingMode::None {
         return Ok(());
@@ -316,7 +614,7 @@ fn enable_column_mapping(
             DataType::Primitive(_) => {}
         }
     }
-    walk(&mut schema.fields, &mut next);
+    walk_type(root, &mut next);
     metadata
         .configuration
         .insert(COLUMN_MAPPING_MODE.into(), "name".into());

@@ -7,7 +7,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StructArray, new_null_array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, LargeListArray, ListArray, MapArray, RecordBatch, StructArray,
+    new_null_array,
+};
 use arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
@@ -16,11 +19,15 @@ use crate::error::{Error, Result};
 use crate::features;
 use crate::schema::{
     COLUMN_MAPPING_ID, COLUMN_MAPPING_PHYSICAL_NAME, ColumnMappingMode, DataType, PrimitiveType,
-    StructField, StructType, is_widening,
+    StructField, StructType, is_widening, quote_field_name,
 };
 
 /// Field metadata key recording the type changes of a column (protocol "Type Widening").
 pub const TYPE_CHANGES: &str = "delta.typeChanges";
+
+/// Table property that must be `true` for writers to widen a column's type (protocol "Type
+/// Widening"); a merge that widens sets it.
+pub const ENABLE_TYPE_WIDENING: &str = "delta.enableTypeWidening";
 
 /// Table property holding the highest column mapping id assigned.
 pub const MAX_COLUMN_ID: &str = "delta.columnMapping.maxColumnId";
@@ -125,16 +132,26 @@ fn uses_ntz(fields: &[StructField]) -> bool {
     fields.iter().any(|f| in_type(&f.data_type))
 }
 
-/// The highest column mapping id in the configuration or the schema.
+/// The highest column mapping id in the configuration or the schema (struct fields at every
+/// level, inside arrays and maps too).
 pub fn max_column_id(metadata: &Metadata, schema: &StructType) -> i64 {
     fn walk(fields: &[StructField], max: &mut i64) {
         for f in fields {
             if let Some(id) = f.field_id() {
                 *max = (*max).max(id);
             }
-            if let DataType::Struct(s) = &f.data_type {
-                walk(&s.fields, max);
+            walk_type(&f.data_type, max);
+        }
+    }
+    fn walk_type(data_type: &DataType, max: &mut i64) {
+        match data_type {
+            DataType::Struct(s) => walk(&s.fields, max),
+            DataType::Array(a) => walk_type(&a.element_type, max),
+            DataType::Map(m) => {
+                walk_type(&m.key_type, max);
+                walk_type(&m.value_type, max);
             }
+            DataType::Primitive(_) => {}
         }
     }
     let mut max = metadata
@@ -186,16 +203,15 @@ pub fn merge(
 ) -> Result<Option<Evolution>> {
     let input = StructType::from_arrow(input)?;
     let mode = ColumnMappingMode::from_configuration(&metadata.configuration)?;
-    let mut next_id = max_column_id(metadata, table);
-    let mut widened = false;
-    let merged = merge_fields(
-        &table.fields,
-        &input.fields,
-        "",
+    let mut state = Merging {
         mode,
-        &mut next_id,
-        &mut widened,
-    )?;
+        next_id: max_column_id(metadata, table),
+        widened: false,
+    };
+    let merged = merge_fields(&table.fields, &input.fields, "", &mut state)?;
+    let Merging {
+        next_id, widened, ..
+    } = state;
     let merged = StructType::new(merged);
     if merged == *table {
         return Ok(None);
@@ -208,6 +224,20 @@ pub fn merge(
             .insert(MAX_COLUMN_ID.into(), next_id.to_string());
     }
     let upgraded = if widened {
+        // The protocol lets writers widen types only while `delta.enableTypeWidening` is true:
+        // a merge that widens sets it (with the feature), unless the table turned it off.
+        if metadata
+            .configuration
+            .get(ENABLE_TYPE_WIDENING)
+            .is_some_and(|v| !v.eq_ignore_ascii_case("true"))
+        {
+            return Err(Error::SchemaMismatch(format!(
+                "the input widens a column's type, but the table turns type widening off ({ENABLE_TYPE_WIDENING} = false); cast the input to the table's types, or set {ENABLE_TYPE_WIDENING} to true first"
+            )));
+        }
+        new_metadata
+            .configuration
+            .insert(ENABLE_TYPE_WIDENING.into(), "true".into());
         enable_reader_writer_feature(protocol, "typeWidening").unwrap_or_else(|| protocol.clone())
     } else {
         protocol.clone()
@@ -219,13 +249,19 @@ pub fn merge(
     }))
 }
 
+/// What a merge carries along: the column mapping mode, the last column mapping id given, and
+/// whether a type was widened.
+struct Merging {
+    mode: ColumnMappingMode,
+    next_id: i64,
+    widened: bool,
+}
+
 fn merge_fields(
     table: &[StructField],
     input: &[StructField],
     prefix: &str,
-    mode: ColumnMappingMode,
-    next_id: &mut i64,
-    widened: &mut bool,
+    state: &mut Merging,
 ) -> Result<Vec<StructField>> {
     let mut out = Vec::with_capacity(table.len());
     for field in table {
@@ -235,39 +271,25 @@ fn merge_fields(
             continue;
         };
         let mut merged = field.clone();
-        match (&field.data_type, &new.data_type) {
-            (a, b) if a == b => {}
-            (DataType::Struct(a), DataType::Struct(b)) => {
-                let fields = merge_fields(
-                    &a.fields,
-                    &b.fields,
-                    &format!("{path}."),
-                    mode,
-                    next_id,
-                    widened,
-                )?;
-                merged.data_type = DataType::struct_type(fields);
-            }
-            (DataType::Primitive(from), DataType::Primitive(to))
-                if is_widening(&from.to_arrow()?, &to.to_arrow()?) =>
-            {
-                merged.data_type = new.data_type.clone();
-                let mut changes = match merged.metadata.get(TYPE_CHANGES) {
-                    Some(Value::Array(items)) => items.clone(),
-                    _ => Vec::new(),
-                };
-                let mut change = Map::new();
-                change.insert("fromType".into(), Value::from(from.to_string()));
-                change.insert("toType".into(), Value::from(to.to_string()));
-                changes.push(Value::Object(change));
-                merged
-                    .metadata
-                    .insert(TYPE_CHANGES.into(), Value::Array(changes));
-                *widened = true;
-            }
-            // Anything else stays the table's type: the write converts the input losslessly
-            // (a narrower input type), or refuses it naming the column and both types.
-            _ => {}
+        let mut changes = Vec::new();
+        merged.data_type = merge_type(
+            &field.data_type,
+            &new.data_type,
+            &path,
+            "",
+            &mut changes,
+            state,
+        )?;
+        if !changes.is_empty() {
+            let mut recorded = match merged.metadata.get(TYPE_CHANGES) {
+                Some(Value::Array(items)) => items.clone(),
+                _ => Vec::new(),
+            };
+            recorded.extend(changes);
+            merged
+                .metadata
+                .insert(TYPE_CHANGES.into(), Value::Array(recorded));
+            state.widened = true;
         }
         out.push(merged);
     }
@@ -282,12 +304,87 @@ fn merge_fields(
             )));
         }
         let mut added = nullable(new.clone());
-        if mode != ColumnMappingMode::None {
-            assign_new_ids(&mut added, next_id);
+        if state.mode != ColumnMappingMode::None {
+            assign_new_ids(&mut added, &mut state.next_id);
         }
         out.push(added);
     }
     Ok(out)
+}
+
+/// Merges an input type into a table type at column `path`. Struct fields merge (their own
+/// type changes are recorded in their own metadata); arrays and maps merge their element, key
+/// and value types; a widened primitive becomes the input's type, and the change is appended
+/// to `changes` with `fieldPath` the path from the nearest struct field (`element`, `key`,
+/// `value`, `element.value`, …), as the protocol's "Type Widening" records it. Anything else
+/// keeps the table's type: the write converts a narrower input, or refuses it naming the
+/// column.
+fn merge_type(
+    table: &DataType,
+    input: &DataType,
+    path: &str,
+    field_path: &str,
+    changes: &mut Vec<Value>,
+    state: &mut Merging,
+) -> Result<DataType> {
+    let child = |segment: &str| {
+        if field_path.is_empty() {
+            segment.to_string()
+        } else {
+            format!("{field_path}.{segment}")
+        }
+    };
+    Ok(match (table, input) {
+        (a, b) if a == b => a.clone(),
+        (DataType::Struct(a), DataType::Struct(b)) => {
+            let fields = merge_fields(&a.fields, &b.fields, &format!("{path}."), state)?;
+            DataType::struct_type(fields)
+        }
+        (DataType::Array(a), DataType::Array(b)) => DataType::array(
+            merge_type(
+                &a.element_type,
+                &b.element_type,
+                &format!("{path}.element"),
+                &child("element"),
+                changes,
+                state,
+            )?,
+            a.contains_null,
+        ),
+        (DataType::Map(a), DataType::Map(b)) => DataType::map(
+            merge_type(
+                &a.key_type,
+                &b.key_type,
+                &format!("{path}.key"),
+                &child("key"),
+                changes,
+                state,
+            )?,
+            merge_type(
+                &a.value_type,
+                &b.value_type,
+                &format!("{path}.value"),
+                &child("value"),
+                changes,
+                state,
+            )?,
+            a.value_contains_null,
+        ),
+        (DataType::Primitive(from), DataType::Primitive(to))
+            if is_widening(&from.to_arrow()?, &to.to_arrow()?) =>
+        {
+            let mut change = Map::new();
+            change.insert("fromType".into(), Value::from(from.to_string()));
+            change.insert("toType".into(), Value::from(to.to_string()));
+            if !field_path.is_empty() {
+                change.insert("fieldPath".into(), Value::from(field_path));
+            }
+            changes.push(Value::Object(change));
+            state.widened = true;
+            input.clone()
+        }
+        _ => table.clone(),
+    })
 }
 
 /// The field with itself and all nested struct fields nullable.
@@ -339,30 +436,20 @@ pub fn replace(
     })
 }
 
-/// Adds null columns (top level and nested struct fields) for the nullable fields of `table`
-/// that the batch lacks, so merged writes may leave columns out.
+/// Adds null columns for the nullable fields of `table` that the batch lacks, at the top level
+/// and in nested structs at any depth (inside arrays and maps too), so merged writes may leave
+/// columns and fields out.
 pub fn fill_missing(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBatch> {
     let input = batch.schema();
-    if table
-        .fields()
-        .iter()
-        .all(|f| input.field_with_name(f.name()).is_ok())
-        && !table
-            .fields()
-            .iter()
-            .any(|f| matches!(f.data_type(), ArrowType::Struct(_)))
-    {
-        return Ok(batch.clone());
-    }
     let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     for (i, f) in input.fields().iter().enumerate() {
-        if let (Ok(target), ArrowType::Struct(_)) = (table.field_with_name(f.name()), f.data_type())
-            && let ArrowType::Struct(target_fields) = target.data_type()
-        {
-            let filled = fill_struct(&columns[i], target_fields)?;
-            fields[i] = Field::new(f.name(), filled.data_type().clone(), f.is_nullable());
-            columns[i] = filled;
+        if let Ok(target) = table.field_with_name(f.name()) {
+            let filled = fill_array(&columns[i], target.data_type())?;
+            if filled.data_type() != f.data_type() {
+                fields[i] = Field::new(f.name(), filled.data_type().clone(), f.is_nullable());
+                columns[i] = filled;
+            }
         }
     }
     for target in table.fields() {
@@ -375,43 +462,129 @@ pub fn fill_missing(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBatc
         .map_err(|e| Error::SchemaMismatch(e.to_string()))
 }
 
-fn fill_struct(array: &ArrayRef, target: &Fields) -> Result<ArrayRef> {
-    let Some(structs) = array.as_struct_opt() else {
-        return Ok(array.clone());
-    };
-    let ArrowType::Struct(have) = array.data_type() else {
-        return Ok(array.clone());
-    };
-    let mut fields: Vec<Field> = have.iter().map(|f| f.as_ref().clone()).collect();
-    let mut children: Vec<ArrayRef> = structs.columns().to_vec();
-    for (i, f) in have.iter().enumerate() {
-        if let Some((_, t)) = target.find(f.name())
-            && let ArrowType::Struct(tf) = t.data_type()
-        {
-            let filled = fill_struct(&children[i], tf)?;
-            fields[i] = Field::new(f.name(), filled.data_type().clone(), true);
-            children[i] = filled;
+/// The array with the struct fields of `target` it lacks added as nulls, at any depth.
+fn fill_array(array: &ArrayRef, target: &ArrowType) -> Result<ArrayRef> {
+    let rebuild = |e: arrow::error::ArrowError| Error::SchemaMismatch(e.to_string());
+    match (array.data_type(), target) {
+        (ArrowType::Struct(have), ArrowType::Struct(target_fields)) => {
+            let Some(structs) = array.as_struct_opt() else {
+                return Ok(array.clone());
+            };
+            let mut fields: Vec<Field> = have.iter().map(|f| f.as_ref().clone()).collect();
+            let mut children: Vec<ArrayRef> = structs.columns().to_vec();
+            for (i, f) in have.iter().enumerate() {
+                if let Some((_, t)) = target_fields.find(f.name()) {
+                    let filled = fill_array(&children[i], t.data_type())?;
+                    if filled.data_type() != f.data_type() {
+                        fields[i] = Field::new(f.name(), filled.data_type().clone(), true);
+                        children[i] = filled;
+                    }
+                }
+            }
+            for t in target_fields {
+                if have.find(t.name()).is_none() {
+                    fields.push(Field::new(t.name(), t.data_type().clone(), true));
+                    children.push(new_null_array(t.data_type(), structs.len()));
+                }
+            }
+            StructArray::try_new(Fields::from(fields), children, structs.nulls().cloned())
+                .map(|a| Arc::new(a) as ArrayRef)
+                .map_err(rebuild)
         }
-    }
-    for t in target {
-        if have.find(t.name()).is_none() {
-            fields.push(Field::new(t.name(), t.data_type().clone(), true));
-            children.push(new_null_array(t.data_type(), structs.len()));
+        (ArrowType::List(item), ArrowType::List(target_item)) => {
+            let Some(list) = array.as_list_opt::<i32>() else {
+                return Ok(array.clone());
+            };
+            let values = fill_array(list.values(), target_item.data_type())?;
+            if values.data_type() == item.data_type() {
+                return Ok(array.clone());
+            }
+            let field = Field::new(item.name(), values.data_type().clone(), item.is_nullable());
+            ListArray::try_new(
+                Arc::new(field),
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            )
+            .map(|a| Arc::new(a) as ArrayRef)
+            .map_err(rebuild)
         }
+        (ArrowType::LargeList(item), ArrowType::List(target_item)) => {
+            let Some(list) = array.as_list_opt::<i64>() else {
+                return Ok(array.clone());
+            };
+            let values = fill_array(list.values(), target_item.data_type())?;
+            if values.data_type() == item.data_type() {
+                return Ok(array.clone());
+            }
+            let field = Field::new(item.name(), values.data_type().clone(), item.is_nullable());
+            LargeListArray::try_new(
+                Arc::new(field),
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            )
+            .map(|a| Arc::new(a) as ArrayRef)
+            .map_err(rebuild)
+        }
+        (ArrowType::Map(entries_field, sorted), ArrowType::Map(target_entries, _)) => {
+            let (Some(map), ArrowType::Struct(have), ArrowType::Struct(want)) = (
+                array.as_map_opt(),
+                entries_field.data_type(),
+                target_entries.data_type(),
+            ) else {
+                return Ok(array.clone());
+            };
+            let (Some(key_field), Some(value_field), Some(want_key), Some(want_value)) =
+                (have.first(), have.get(1), want.first(), want.get(1))
+            else {
+                return Ok(array.clone());
+            };
+            // Map entries match by position (key, value): writers name them differently.
+            let keys = fill_array(map.keys(), want_key.data_type())?;
+            let values = fill_array(map.values(), want_value.data_type())?;
+            if keys.data_type() == key_field.data_type()
+                && values.data_type() == value_field.data_type()
+            {
+                return Ok(array.clone());
+            }
+            let entry_fields = Fields::from(vec![
+                Field::new(key_field.name(), keys.data_type().clone(), false),
+                Field::new(
+                    value_field.name(),
+                    values.data_type().clone(),
+                    value_field.is_nullable(),
+                ),
+            ]);
+            let entries = StructArray::try_new(entry_fields.clone(), vec![keys, values], None)
+                .map_err(rebuild)?;
+            MapArray::try_new(
+                Arc::new(Field::new(
+                    entries_field.name(),
+                    ArrowType::Struct(entry_fields),
+                    false,
+                )),
+                map.offsets().clone(),
+                entries,
+                map.nulls().cloned(),
+                *sorted,
+            )
+            .map(|a| Arc::new(a) as ArrayRef)
+            .map_err(rebuild)
+        }
+        _ => Ok(array.clone()),
     }
-    StructArray::try_new(Fields::from(fields), children, structs.nulls().cloned())
-        .map(|a| Arc::new(a) as ArrayRef)
-        .map_err(|e| Error::SchemaMismatch(e.to_string()))
 }
 
-/// The differences between two versions of a schema, top-level columns only, in short form:
-/// `+name type` (added), `-name` (dropped), `old->new` (renamed, matched by column mapping
-/// id), `name: from->to` (type changed), `name: nullable` (nullability relaxed),
-/// `name: not null`. With no `old` schema (a new table), every column is added.
+/// The differences between two versions of a schema, in short form, nested fields named by
+/// their column path (`address.city`, `items.element.price`): `+name type` (added), `-name`
+/// (dropped), `old->new` (renamed, matched by column mapping id), `name: from->to` (type
+/// changed), `name: nullable` (nullability relaxed), `name: not null`. A struct's changes are
+/// listed field by field. With no `old` schema (a new table), every column is added.
 ///
 /// ```
 /// use tidemark_core::evolution::schema_changes;
-/// use tidemark_core::schema::{PrimitiveType, StructField, StructType};
+/// use tidemark_core::schema::{DataType, PrimitiveType, StructField, StructType};
 ///
 /// let old = StructType::new(vec![StructField::new("a", PrimitiveType::Integer, true)]);
 /// let new = StructType::new(vec![
@@ -419,58 +592,145 @@ fn fill_struct(array: &ArrayRef, target: &Fields) -> Result<ArrayRef> {
 ///     StructField::new("b", PrimitiveType::String, true),
 /// ]);
 /// assert_eq!(schema_changes(Some(&old), &new), ["a: integer->long", "+b string"]);
+///
+/// let nested = |f: &str| StructType::new(vec![StructField::new(
+///     "s",
+///     DataType::struct_type(vec![StructField::new(f, PrimitiveType::Long, true)]),
+///     true,
+/// )]);
+/// assert_eq!(schema_changes(Some(&nested("x")), &nested("y")), ["+s.y long", "-s.x"]);
 /// ```
 pub fn schema_changes(old: Option<&StructType>, new: &StructType) -> Vec<String> {
-    let Some(old) = old else {
-        return new
-            .fields
-            .iter()
-            .map(|f| format!("+{} {}", f.name, f.data_type))
-            .collect();
-    };
+    let mut changes = Vec::new();
+    match old {
+        None => {
+            for f in &new.fields {
+                changes.push(format!("+{} {}", quote_field_name(&f.name), f.data_type));
+            }
+        }
+        Some(old) => diff_fields(&old.fields, &new.fields, "", "", &mut changes),
+    }
+    changes
+}
+
+/// `parent.name` as a column path.
+fn child_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        quote_field_name(name)
+    } else {
+        format!("{parent}.{}", quote_field_name(name))
+    }
+}
+
+/// The changes between two lists of struct fields; `old_prefix` and `new_prefix` are the paths
+/// of the struct in each version.
+fn diff_fields(
+    old: &[StructField],
+    new: &[StructField],
+    old_prefix: &str,
+    new_prefix: &str,
+    changes: &mut Vec<String>,
+) {
+    let by_id = old.iter().any(|o| o.field_id().is_some());
     let matching = |field: &StructField| -> Option<&StructField> {
         match field.field_id() {
-            Some(id) if old.fields.iter().any(|o| o.field_id().is_some()) => {
-                old.fields.iter().find(|o| o.field_id() == Some(id))
-            }
-            // Column mapping switched on by this change: existing columns keep their names
-            // as physical names.
+            Some(id) if by_id => old.iter().find(|o| o.field_id() == Some(id)),
+            // Column mapping switched on by this change: existing fields keep their names as
+            // physical names.
             _ => match field.metadata.get(COLUMN_MAPPING_PHYSICAL_NAME) {
-                Some(Value::String(physical)) => old.field(physical),
-                _ => old.field(&field.name),
+                Some(Value::String(physical)) => old.iter().find(|o| o.name == *physical),
+                _ => old.iter().find(|o| o.name == field.name),
             },
         }
     };
-    let mut changes = Vec::new();
     let mut matched = Vec::new();
-    for field in &new.fields {
+    for field in new {
+        let path = child_path(new_prefix, &field.name);
         let Some(before) = matching(field) else {
-            changes.push(format!("+{} {}", field.name, field.data_type));
+            changes.push(format!("+{path} {}", field.data_type));
             continue;
         };
         matched.push(before.name.clone());
+        let before_path = child_path(old_prefix, &before.name);
         if before.name != field.name {
-            changes.push(format!("{}->{}", before.name, field.name));
+            changes.push(format!("{before_path}->{path}"));
         }
-        if before.data_type != field.data_type {
-            changes.push(format!(
-                "{}: {}->{}",
-                field.name, before.data_type, field.data_type
-            ));
-        }
+        diff_types(
+            &before.data_type,
+            &field.data_type,
+            &before_path,
+            &path,
+            changes,
+        );
         if before.nullable != field.nullable {
-            let now = if field.nullable {
-                "nullable"
-            } else {
-                "not null"
-            };
-            changes.push(format!("{}: {now}", field.name));
+            changes.push(nullability(&path, field.nullable));
         }
     }
-    for before in &old.fields {
+    for before in old {
         if !matched.contains(&before.name) {
-            changes.push(format!("-{}", before.name));
+            changes.push(format!("-{}", child_path(old_prefix, &before.name)));
         }
     }
-    changes
+}
+
+fn nullability(path: &str, nullable: bool) -> String {
+    if nullable {
+        format!("{path}: nullable")
+    } else {
+        format!("{path}: not null")
+    }
+}
+
+/// The changes between two types of one column: field by field in structs (also inside arrays
+/// and maps), else the whole type.
+fn diff_types(
+    old: &DataType,
+    new: &DataType,
+    old_path: &str,
+    new_path: &str,
+    changes: &mut Vec<String>,
+) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (DataType::Struct(a), DataType::Struct(b)) => {
+            diff_fields(&a.fields, &b.fields, old_path, new_path, changes)
+        }
+        (DataType::Array(a), DataType::Array(b)) => {
+            diff_types(
+                &a.element_type,
+                &b.element_type,
+                &format!("{old_path}.element"),
+                &format!("{new_path}.element"),
+                changes,
+            );
+            if a.contains_null != b.contains_null {
+                changes.push(nullability(&format!("{new_path}.element"), b.contains_null));
+            }
+        }
+        (DataType::Map(a), DataType::Map(b)) => {
+            diff_types(
+                &a.key_type,
+                &b.key_type,
+                &format!("{old_path}.key"),
+                &format!("{new_path}.key"),
+                changes,
+            );
+            diff_types(
+                &a.value_type,
+                &b.value_type,
+                &format!("{old_path}.value"),
+                &format!("{new_path}.value"),
+                changes,
+            );
+            if a.value_contains_null != b.value_contains_null {
+                changes.push(nullability(
+                    &format!("{new_path}.value"),
+                    b.value_contains_null,
+                ));
+            }
+        }
+        _ => changes.push(format!("{new_path}: {old}->{new}")),
+    }
 }

@@ -457,7 +457,9 @@ fn conform(
     target: &ArrowType,
     mode: ColumnMappingMode,
 ) -> Result<ArrayRef> {
-    if array.data_type() == target {
+    // Under column mapping a nested struct must be matched field by field even when the types
+    // look equal: after renames and drops, equal names may stand for other physical fields.
+    if array.data_type() == target && (mode == ColumnMappingMode::None || !has_struct(target)) {
         return Ok(array.clone());
     }
     match (delta_type, target) {
@@ -572,6 +574,19 @@ fn conform(
                 ))
             })
         }
+    }
+}
+
+/// Whether a type holds a struct at any depth.
+fn has_struct(data_type: &ArrowType) -> bool {
+    match data_type {
+        ArrowType::Struct(_) => true,
+        ArrowType::List(f) | ArrowType::LargeList(f) => has_struct(f.data_type()),
+        ArrowType::Map(entries, _) => match entries.data_type() {
+            ArrowType::Struct(kv) => kv.iter().any(|c| has_struct(c.data_type())),
+            other => has_struct(other),
+        },
+        _ => false,
     }
 }
 

@@ -247,6 +247,8 @@ async fn merge_widens_types_through_the_type_widening_feature() {
         );
     }
     let metadata = actions.iter().find_map(|a| a.get("metaData")).unwrap();
+    // Writers may widen only while the table property says so: the merge sets it.
+    assert_eq!(metadata["configuration"]["delta.enableTypeWidening"], "true");
     let schema: Value = serde_json::from_str(metadata["schemaString"].as_str().unwrap()).unwrap();
     assert_eq!(schema["fields"][0]["type"], "long");
     assert_eq!(
@@ -835,4 +837,64 @@ async fn merge_on_a_column_mapped_table_assigns_ids_and_physical_names() {
     assert!(rows.iter().any(|r| r.contains("0.5")), "{rows:?}");
     assert_eq!(read(d, 1).await.0, ["id", "label"]);
     assert_eq!(read(d, 0).await.0, ["id", "name"]);
+}
+
+#[tokio::test]
+async fn merge_does_not_widen_a_table_that_turns_type_widening_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let options = tidemark_core::write::TableOptions {
+        properties: [("delta.enableTypeWidening".to_string(), "false".to_string())].into(),
+        ..Default::default()
+    };
+    WriteBuilder::new(location(d))
+        .with_table_options(options)
+        .execute_batches(vec![batch(vec![(
+            "x",
+            Arc::new(Int32Array::from(vec![1])) as ArrayRef,
+        )])])
+        .await
+        .unwrap();
+    let err = write(d, batch(vec![("x", longs(&[2]))]), SchemaMode::Merge)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("delta.enableTypeWidening"), "{err}");
+    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    assert_eq!(snapshot.version(), 0);
+    assert_eq!(snapshot.num_files(), 1);
+}
+
+#[tokio::test]
+async fn a_table_created_with_type_widening_on_has_the_feature_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let options = tidemark_core::write::TableOptions {
+        properties: [("delta.enableTypeWidening".to_string(), "true".to_string())].into(),
+        ..Default::default()
+    };
+    WriteBuilder::new(location(d))
+        .with_table_options(options)
+        .execute_batches(vec![batch(vec![(
+            "x",
+            Arc::new(Int32Array::from(vec![1])) as ArrayRef,
+        )])])
+        .await
+        .unwrap();
+    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let protocol = snapshot.protocol();
+    assert_eq!(protocol.min_reader_version, 3);
+    for list in [&protocol.reader_features, &protocol.writer_features] {
+        assert!(
+            list.as_ref()
+                .is_some_and(|l| l.iter().any(|f| f == "typeWidening")),
+            "{protocol:?}"
+        );
+    }
+    // A widening merge then needs no protocol change.
+    write(d, batch(vec![("x", longs(&[2]))]), SchemaMode::Merge)
+        .await
+        .unwrap();
+    assert!(!has_action(d, 1, "protocol"));
+    assert!(has_action(d, 1, "metaData"));
 }
