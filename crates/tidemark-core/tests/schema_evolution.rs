@@ -248,7 +248,10 @@ async fn merge_widens_types_through_the_type_widening_feature() {
     }
     let metadata = actions.iter().find_map(|a| a.get("metaData")).unwrap();
     // Writers may widen only while the table property says so: the merge sets it.
-    assert_eq!(metadata["configuration"]["delta.enableTypeWidening"], "true");
+    assert_eq!(
+        metadata["configuration"]["delta.enableTypeWidening"],
+        "true"
+    );
     let schema: Value = serde_json::from_str(metadata["schemaString"].as_str().unwrap()).unwrap();
     assert_eq!(schema["fields"][0]["type"], "long");
     assert_eq!(
