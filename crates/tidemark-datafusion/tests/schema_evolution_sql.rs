@@ -520,3 +520,60 @@ async fn alter_table_and_comment_on_column_in_sql_commit_one_version_each() {
     assert!(err.to_lowercase().contains("nosuchtype"), "{err}");
     assert_eq!(version_of(&uri).await, 4);
 }
+
+#[tokio::test]
+async fn widened_list_elements_read_through_sql_at_every_version() {
+    use arrow::array::{Int32Builder, Int64Builder, ListBuilder};
+    let dir = tempfile::tempdir().unwrap();
+    let mut narrow = ListBuilder::new(Int32Builder::new());
+    narrow.append_value([Some(1), Some(2)]);
+    narrow.append_null();
+    let uri = table_from(
+        dir.path(),
+        "t",
+        batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            ("xs", Arc::new(narrow.finish())),
+        ]),
+    )
+    .await;
+    let mut wide = ListBuilder::new(Int64Builder::new());
+    wide.append_value([Some(5_000_000_000)]);
+    WriteBuilder::new(TableLocation::parse(&uri).unwrap())
+        .with_schema_mode(SchemaMode::Merge)
+        .execute_batches(vec![batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![3])) as ArrayRef),
+            ("xs", Arc::new(wide.finish())),
+        ])])
+        .await
+        .unwrap();
+    let ctx = TidemarkContext::new();
+    ctx.register("t", &uri).await.unwrap();
+    let got = query(&ctx, "SELECT id, xs FROM t ORDER BY id").await;
+    assert_eq!(
+        got,
+        [
+            "+----+--------------+",
+            "| id | xs           |",
+            "+----+--------------+",
+            "| 1  | [1, 2]       |",
+            "| 2  |              |",
+            "| 3  | [5000000000] |",
+            "+----+--------------+",
+        ]
+        .join("\n")
+    );
+    let types = query(&ctx, "SELECT DISTINCT arrow_typeof(xs) AS t FROM t").await;
+    assert!(
+        types.contains("Int64") && !types.contains("Int32"),
+        "{types}"
+    );
+    let old = query(
+        &ctx,
+        "SELECT arrow_typeof(xs) AS t FROM t VERSION AS OF 0 LIMIT 1",
+    )
+    .await;
+    assert!(old.contains("Int32"), "{old}");
+    let sum = query(&ctx, "SELECT sum(xs[1]) AS s FROM t").await;
+    assert!(sum.contains("5000000001"), "{sum}");
+}
