@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, RecordBatch, StructArray};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, RecordBatch, StructArray};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType as ArrowType, Schema, SchemaRef, TimeUnit};
 use futures::{Stream, StreamExt};
@@ -37,6 +37,7 @@ pub const KNOWN_PROPERTIES: &[&str] = &[
     "delta.logRetentionDuration",
     "delta.dataSkippingNumIndexedCols",
     "delta.enableInCommitTimestamps",
+    "delta.enableTypeWidening",
     "delta.checkpoint.writeStatsAsJson",
     "delta.checkpoint.writeStatsAsStruct",
     "delta.minReaderVersion",
@@ -224,7 +225,10 @@ pub fn new_table_actions(
         .get("delta.appendOnly")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let ntz = uses_timestamp_ntz(&schema.fields);
-    let protocol = if ntz || ict {
+    let widening = configuration
+        .get(crate::evolution::ENABLE_TYPE_WIDENING)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let protocol = if ntz || ict || widening {
         let mut writer = Vec::new();
         let mut reader = Vec::new();
         if append_only {
@@ -237,10 +241,15 @@ pub fn new_table_actions(
             reader.push("timestampNtz".to_string());
             writer.push("timestampNtz".to_string());
         }
+        if widening {
+            reader.push("typeWidening".to_string());
+            writer.push("typeWidening".to_string());
+        }
+        let table_features_for_readers = ntz || widening;
         Protocol {
-            min_reader_version: if ntz { 3 } else { 1 },
+            min_reader_version: if table_features_for_readers { 3 } else { 1 },
             min_writer_version: 7,
-            reader_features: ntz.then_some(reader),
+            reader_features: table_features_for_readers.then_some(reader),
             writer_features: Some(writer),
         }
     } else {
@@ -858,6 +867,30 @@ fn conform_array(array: &ArrayRef, target: &ArrowType, column: &str) -> Result<A
                 list.offsets().clone(),
                 values,
                 list.nulls().cloned(),
+            )
+            .map(|a| Arc::new(a) as ArrayRef)
+            .map_err(|e| Error::SchemaMismatch(format!("column '{column}': {e}")));
+        }
+        (T::Map(..), T::Map(entries_field, sorted)) => {
+            // Keys and values match by position: writers name the entries differently.
+            let map = array.as_map_opt().ok_or_else(refuse)?;
+            let T::Struct(entry_fields) = entries_field.data_type() else {
+                return Err(refuse());
+            };
+            let (Some(key), Some(value)) = (entry_fields.first(), entry_fields.get(1)) else {
+                return Err(refuse());
+            };
+            let keys = conform_array(map.keys(), key.data_type(), &format!("{column}.key"))?;
+            let values =
+                conform_array(map.values(), value.data_type(), &format!("{column}.value"))?;
+            let entries = StructArray::try_new(entry_fields.clone(), vec![keys, values], None)
+                .map_err(|e| Error::SchemaMismatch(format!("column '{column}': {e}")))?;
+            return MapArray::try_new(
+                entries_field.clone(),
+                map.offsets().clone(),
+                entries,
+                map.nulls().cloned(),
+                *sorted,
             )
             .map(|a| Arc::new(a) as ArrayRef)
             .map_err(|e| Error::SchemaMismatch(format!("column '{column}': {e}")));
