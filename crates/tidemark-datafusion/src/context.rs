@@ -88,6 +88,19 @@ impl TidemarkContext {
         Self { ctx, resolved }
     }
 
+    /// Whether the session reads strings as `Utf8View` (DataFusion's
+    /// `datafusion.execution.parquet.schema_force_view_types`): Tidemark tables follow it.
+    fn view_types(&self) -> bool {
+        self.ctx
+            .state_ref()
+            .read()
+            .config()
+            .options()
+            .execution
+            .parquet
+            .schema_force_view_types
+    }
+
     /// The DataFusion session.
     pub fn session(&self) -> &SessionContext {
         &self.ctx
@@ -95,7 +108,9 @@ impl TidemarkContext {
 
     /// Registers the Tidemark table at `uri` under `name`, following its newest version.
     pub async fn register(&self, name: &str, uri: &str) -> Result<()> {
-        let table = TidemarkTable::open(uri).await?;
+        let table = TidemarkTable::open(uri)
+            .await?
+            .with_view_types(self.view_types())?;
         self.ctx.register_table(name, Arc::new(table))?;
         Ok(())
     }
@@ -303,6 +318,7 @@ impl TidemarkContext {
                 if relation.0.len() == 1
                     && looks_like_path
                     && let Ok(table) = TidemarkTable::open(&text).await
+                    && let Ok(table) = table.with_view_types(self.view_types())
                 {
                     self.ctx
                         .register_table(TableReference::bare(text), Arc::new(table))?;

@@ -23,7 +23,7 @@ pub struct TidemarkTableFactory;
 impl TableProviderFactory for TidemarkTableFactory {
     async fn create(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
         let uri = match cmd.locations.as_slice() {
@@ -34,7 +34,15 @@ impl TableProviderFactory for TidemarkTableFactory {
                 ));
             }
         };
-        match TidemarkTable::open(&uri).await {
+        let view_types = state
+            .config_options()
+            .execution
+            .parquet
+            .schema_force_view_types;
+        match TidemarkTable::open(&uri)
+            .await
+            .and_then(|t| t.with_view_types(view_types))
+        {
             Ok(table) => {
                 if !cmd.schema.fields().is_empty() {
                     let existing = table.schema();
@@ -82,7 +90,11 @@ impl TableProviderFactory for TidemarkTableFactory {
                 create_table(&location, &schema, options, Default::default())
                     .await
                     .map_err(external)?;
-                Ok(Arc::new(TidemarkTable::open(&uri).await?))
+                Ok(Arc::new(
+                    TidemarkTable::open(&uri)
+                        .await?
+                        .with_view_types(view_types)?,
+                ))
             }
             Err(e) => Err(e),
         }

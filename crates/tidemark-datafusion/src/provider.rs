@@ -4,18 +4,26 @@
 //! by the log's statistics and go down into the Parquet scan for row-group and page pruning
 //! (DataFusion still applies them to the rows). Row counts and column bounds of the snapshot
 //! go to the optimizer. Files are spread over the session's target partitions, balanced by
-//! size, so scans use every core.
+//! size; DataFusion's optimizer then splits the Parquet scan by byte ranges within files
+//! (`datafusion.optimizer.repartition_file_scans`), as for a listing table, so that a few large
+//! files still use every core.
+//!
+//! Like DataFusion's listing table for Parquet (`datafusion.execution.parquet.
+//! schema_force_view_types`, on by default), the table declares its string and binary columns
+//! as `Utf8View` and `BinaryView`: files are decoded into views without copying the strings,
+//! and `DESCRIBE`, `information_schema` and `INSERT` see the same types.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::{DFSchema, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::sink::DataSinkExec;
 use datafusion::datasource::source::DataSourceExec;
@@ -49,6 +57,12 @@ struct Loaded {
     schema: SchemaRef,
 }
 
+/// Whether tables declare view types for strings and binaries unless told otherwise:
+/// DataFusion's default for Parquet listing tables.
+fn default_view_types() -> bool {
+    datafusion::config::ParquetOptions::default().schema_force_view_types
+}
+
 /// A Tidemark table as a DataFusion table.
 ///
 /// A provider either follows the table (it reads the newest version it was refreshed to, and
@@ -70,6 +84,8 @@ struct Loaded {
 pub struct TidemarkTable {
     state: RwLock<Loaded>,
     pinned: bool,
+    /// Strings and binaries as `Utf8View` and `BinaryView` (see the module documentation).
+    view_types: bool,
     /// Inputs (table URI, snapshot id) of the next `INSERT`, recorded as its lineage.
     pending_lineage: std::sync::Mutex<Vec<(String, String)>>,
 }
@@ -88,8 +104,9 @@ impl TidemarkTable {
     /// A provider that follows the table, starting at `snapshot`.
     pub fn following(snapshot: Arc<Snapshot>) -> Result<Self> {
         Ok(Self {
-            state: RwLock::new(load(snapshot)?),
+            state: RwLock::new(load(snapshot, default_view_types())?),
             pinned: false,
+            view_types: default_view_types(),
             pending_lineage: Default::default(),
         })
     }
@@ -97,10 +114,28 @@ impl TidemarkTable {
     /// A provider pinned to `snapshot` (time travel): it never refreshes and refuses writes.
     pub fn pinned(snapshot: Arc<Snapshot>) -> Result<Self> {
         Ok(Self {
-            state: RwLock::new(load(snapshot)?),
+            state: RwLock::new(load(snapshot, default_view_types())?),
             pinned: true,
+            view_types: default_view_types(),
             pending_lineage: Default::default(),
         })
+    }
+
+    /// Declares string and binary columns as `Utf8View` and `BinaryView` (`true`, the default,
+    /// as DataFusion's `datafusion.execution.parquet.schema_force_view_types`) or as `Utf8`
+    /// and `Binary` (`false`). A session with that option turned off may want the same here.
+    pub fn with_view_types(mut self, view_types: bool) -> Result<Self> {
+        if view_types != self.view_types {
+            let snapshot = self.snapshot();
+            self.state = RwLock::new(load(snapshot, view_types)?);
+            self.view_types = view_types;
+        }
+        Ok(self)
+    }
+
+    /// Whether string and binary columns are declared as view types.
+    pub fn view_types(&self) -> bool {
+        self.view_types
     }
 
     /// The snapshot read now.
@@ -150,7 +185,7 @@ impl TidemarkTable {
 
     /// Replaces the snapshot of a following provider.
     pub(crate) fn set_snapshot(&self, snapshot: Arc<Snapshot>) -> Result<()> {
-        let loaded = load(snapshot)?;
+        let loaded = load(snapshot, self.view_types)?;
         match self.state.write() {
             Ok(mut guard) => *guard = loaded,
             Err(poisoned) => *poisoned.into_inner() = loaded,
@@ -159,19 +194,37 @@ impl TidemarkTable {
     }
 }
 
-fn load(snapshot: Arc<Snapshot>) -> Result<Loaded> {
+fn load(snapshot: Arc<Snapshot>, view_types: bool) -> Result<Loaded> {
     let arrow = snapshot.schema().to_arrow().map_err(external)?;
     // Files written before a column was added, or by writers that differ on nullability, may
     // hold nulls anywhere: the scan's schema is nullable throughout.
     let fields: Vec<Field> = arrow
         .fields()
         .iter()
-        .map(|f| f.as_ref().clone().with_nullable(true))
+        .map(|f| {
+            let field = f.as_ref().clone().with_nullable(true);
+            if view_types {
+                as_view_type(field)
+            } else {
+                field
+            }
+        })
         .collect();
     Ok(Loaded {
         snapshot,
         schema: Arc::new(Schema::new(fields)),
     })
+}
+
+/// A top-level string or binary column as its view type, as DataFusion's
+/// `transform_schema_to_view` does for Parquet listing tables (nested fields keep their
+/// types).
+fn as_view_type(field: Field) -> Field {
+    match field.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 => field.with_data_type(DataType::Utf8View),
+        DataType::Binary | DataType::LargeBinary => field.with_data_type(DataType::BinaryView),
+        _ => field,
+    }
 }
 
 /// A URL under which a table's object store is registered with DataFusion.
@@ -487,7 +540,21 @@ fn native_scan(
         file_groups.push(FileGroup::new(files).with_statistics(Arc::new(group_statistics)));
     }
 
-    let mut source = ParquetSource::new(table_schema).with_enable_page_index(true);
+    // As DataFusion's Parquet format does for a listing table: the session's Parquet options
+    // (page index, filter pushdown, metadata size hint, ...) and footers and page indexes
+    // cached across queries in the runtime's file metadata cache (data files never change in
+    // place).
+    let options = state.table_options().parquet.clone();
+    let size_hint = options.global.metadata_size_hint;
+    let mut source = ParquetSource::new(table_schema)
+        .with_table_parquet_options(options)
+        .with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(
+            location.store().clone(),
+            state.runtime_env().cache_manager.get_file_metadata_cache(),
+        )));
+    if let Some(hint) = size_hint {
+        source = source.with_metadata_size_hint(hint);
+    }
     if let Some(predicate) = predicate {
         source = source.with_predicate(predicate);
     }

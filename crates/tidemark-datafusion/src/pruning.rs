@@ -326,14 +326,18 @@ pub(crate) fn json_bound(
             };
             ScalarValue::TimestampMicrosecond(Some(micros), tz.clone())
         }
-        (DataType::Utf8, Value::String(s)) => {
+        (DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8, Value::String(s)) => {
             if side == Side::Max
                 && s.chars().count() >= TRUNCATED_STRING_CHARS
                 && !s.ends_with(char::MAX)
             {
                 return None;
             }
-            ScalarValue::Utf8(Some(s.clone()))
+            match data_type {
+                DataType::Utf8View => ScalarValue::Utf8View(Some(s.clone())),
+                DataType::LargeUtf8 => ScalarValue::LargeUtf8(Some(s.clone())),
+                _ => ScalarValue::Utf8(Some(s.clone())),
+            }
         }
         (DataType::Boolean, Value::Bool(b)) => ScalarValue::Boolean(Some(*b)),
         _ => return None,
@@ -370,6 +374,11 @@ mod tests {
         let long = "x".repeat(32);
         assert!(json_bound(&serde_json::json!(long), &DataType::Utf8, Side::Max).is_none());
         assert!(json_bound(&serde_json::json!(long), &DataType::Utf8, Side::Min).is_some());
+        assert!(json_bound(&serde_json::json!(long), &DataType::Utf8View, Side::Max).is_none());
+        assert_eq!(
+            json_bound(&serde_json::json!("abc"), &DataType::Utf8View, Side::Min),
+            Some(ScalarValue::Utf8View(Some("abc".into())))
+        );
         let d = json_bound(
             &serde_json::json!(1.25),
             &DataType::Decimal128(10, 1),

@@ -209,8 +209,9 @@ impl ExecutionPlan for TidemarkScanExec {
     }
 }
 
-/// Gives a batch the plan's schema (the same columns; a projection of no columns keeps the
-/// row count).
+/// Gives a batch the plan's schema: the same columns, cast where the table declares another
+/// type for them (strings read as `Utf8` and declared as `Utf8View`); a projection of no
+/// columns keeps the row count.
 fn fit(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     if schema.fields().is_empty() {
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
@@ -220,8 +221,17 @@ fn fit(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
             &options,
         )?);
     }
-    Ok(RecordBatch::try_new(
-        schema.clone(),
-        batch.columns().to_vec(),
-    )?)
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                Ok(arrow::compute::cast(column, field.data_type())?)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }

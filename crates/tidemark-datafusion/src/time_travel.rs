@@ -386,7 +386,13 @@ impl RelationPlanner for TimeTravelPlanner {
             )));
         };
         let reference = context.object_name_to_table_reference(name.clone())?;
-        let provider = TidemarkTable::pinned(snapshot)?;
+        let view_types = context
+            .context_provider()
+            .options()
+            .execution
+            .parquet
+            .schema_force_view_types;
+        let provider = TidemarkTable::pinned(snapshot)?.with_view_types(view_types)?;
         let plan =
             LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(provider)), None)?
                 .build()?;
