@@ -11,6 +11,12 @@ mod sql;
 
 use std::process::ExitCode;
 
+/// mimalloc as the allocator: scans and writes allocate and free many short-lived buffers,
+/// which glibc's allocator handles markedly slower (the same reason delta-rs's Python wheel
+/// links jemalloc).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 use crate::output::{DocFormat, RowFormat};
