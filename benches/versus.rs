@@ -18,6 +18,10 @@
 //!   `TidemarkContext`, and through DataFusion over the table's Parquet files.
 //! - `mem <table>`: peak RSS (VmHWM) after opening the latest snapshot (workload 6).
 
+/// The same allocator as the `tidemark` binary (delta-rs's Python wheel links jemalloc).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::sync::Arc;

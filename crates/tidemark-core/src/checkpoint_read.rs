@@ -183,9 +183,28 @@ pub async fn read_checkpoint_parquet(
     path: &Path,
     size: Option<u64>,
 ) -> Result<Vec<Action>> {
-    let (mut stream, rows) = open_checkpoint(location, path, size).await?;
+    let (mut stream, rows) = open_checkpoint(location, path, size, None).await?;
     // Nearly every row holds one action; the cap guards against a corrupt footer.
     let mut actions = Vec::with_capacity(rows.min(RESERVE_CAP));
+    while let Some(batch) = stream.try_next().await? {
+        actions.extend(batch);
+    }
+    Ok(actions)
+}
+
+/// Reads only some kinds of action of one Parquet checkpoint file: `kinds` names their
+/// top-level columns (`"protocol"`, `"metaData"`, `"txn"`...), and only those are decoded, so
+/// reading the metadata of a checkpoint of millions of files costs little.
+///
+/// Arguments otherwise as for [`read_checkpoint_parquet`].
+pub async fn read_checkpoint_parquet_kinds(
+    location: &TableLocation,
+    path: &Path,
+    size: Option<u64>,
+    kinds: &[&str],
+) -> Result<Vec<Action>> {
+    let (mut stream, _) = open_checkpoint(location, path, size, Some(kinds)).await?;
+    let mut actions = Vec::new();
     while let Some(batch) = stream.try_next().await? {
         actions.extend(batch);
     }
@@ -202,14 +221,16 @@ pub async fn read_checkpoint_parquet_stream(
     path: &Path,
     size: Option<u64>,
 ) -> Result<BoxStream<'static, Result<Vec<Action>>>> {
-    Ok(open_checkpoint(location, path, size).await?.0)
+    Ok(open_checkpoint(location, path, size, None).await?.0)
 }
 
-/// Opens a checkpoint file: the stream of its converted batches and its row count.
+/// Opens a checkpoint file: the stream of its converted batches and its row count. `kinds`
+/// limits the action columns read (all of them when `None`).
 async fn open_checkpoint(
     location: &TableLocation,
     path: &Path,
     size: Option<u64>,
+    kinds: Option<&[&str]>,
 ) -> Result<(BoxStream<'static, Result<Vec<Action>>>, usize)> {
     let store = Arc::clone(location.store());
     let size = match size {
@@ -232,7 +253,7 @@ async fn open_checkpoint(
         .await
         .map_err(|e| parquet_error(&file, e))?;
     let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
-    let mask = projection(builder.parquet_schema(), builder.metadata());
+    let mask = projection(builder.parquet_schema(), builder.metadata(), kinds);
     let stream = builder
         .with_projection(mask)
         .with_batch_size(BATCH_SIZE)
@@ -262,7 +283,11 @@ fn parquet_error(file: &str, error: ParquetError) -> Error {
 /// Chooses the Parquet leaves to decode: the action columns only, without
 /// `add.partitionValues_parsed` when `add.partitionValues` exists, and without
 /// `add.stats_parsed` when the footer's statistics show that every `add` has a `stats` string.
-fn projection(schema: &SchemaDescriptor, metadata: &ParquetMetaData) -> ProjectionMask {
+fn projection(
+    schema: &SchemaDescriptor,
+    metadata: &ParquetMetaData,
+    kinds: Option<&[&str]>,
+) -> ProjectionMask {
     let paths: Vec<Vec<String>> = (0..schema.num_columns())
         .map(|i| schema.column(i).path().parts().to_vec())
         .collect();
@@ -295,7 +320,9 @@ fn projection(schema: &SchemaDescriptor, metadata: &ParquetMetaData) -> Projecti
     };
     let keep = paths.iter().enumerate().filter_map(|(i, p)| {
         let root = p.first()?;
-        if !ACTION_COLUMNS.contains(&root.as_str()) {
+        if !ACTION_COLUMNS.contains(&root.as_str())
+            || kinds.is_some_and(|kinds| !kinds.contains(&root.as_str()))
+        {
             return None;
         }
         if root == "add" {
@@ -546,16 +573,17 @@ impl MapCol {
     }
 
     /// Entries with null values kept as `None` (partition values, tags).
-    fn get(&self, i: usize) -> Option<HashMap<String, Option<String>>> {
+    fn get(&self, i: usize) -> Option<PartitionValues> {
         let range = self.range(i)?;
-        let mut map = HashMap::with_capacity(range.len());
-        for j in range {
-            if let Some(key) = self.keys.get(j) {
-                let value = self.values.as_ref().and_then(|v| v.get(j));
-                map.insert(key.to_string(), value.map(str::to_string));
-            }
-        }
-        Some(map)
+        Some(
+            range
+                .filter_map(|j| {
+                    let key = self.keys.get(j)?;
+                    let value = self.values.as_ref().and_then(|v| v.get(j));
+                    Some((key.to_string(), value.map(str::to_string)))
+                })
+                .collect(),
+        )
     }
 
     /// Entries with null values dropped (configuration, format options).
@@ -954,7 +982,7 @@ impl AddCols {
                 .iter()
                 .map(|(name, enc)| (name.clone(), enc.partition_value(i)))
                 .collect(),
-            _ => HashMap::new(),
+            _ => PartitionValues::new(),
         };
         let stats = match str_at(&self.stats, i) {
             Some(stats) => Some(stats.to_string()),

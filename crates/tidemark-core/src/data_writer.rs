@@ -4,10 +4,20 @@
 //! Rows are split by their partition values into Hive-style directories
 //! (`region=EU/part-00000-<uuid>-c000.snappy.parquet`, with the protocol's escaping and the Hive
 //! default partition for nulls); partition columns are not stored in the files. A file is
-//! closed and a new one started when it reaches the target size. Files stream to the object
-//! store as they are written, so memory holds at most one row group per open partition.
+//! closed and a new one started when it reaches the target size.
+//!
+//! Encoding is parallel: the rows of a partition are gathered into row groups (zero-copy
+//! slices of the input), and each full row group is encoded on a blocking thread while the
+//! next one is gathered, up to one row group in flight per CPU (at least two). Encoded row
+//! groups are appended to their file in input order, so the files are the same as a serial
+//! writer's, and stream to the object store as they are appended. Memory holds at most the
+//! gathering row group of each partition plus the ones in flight.
+//!
+//! File statistics come from the Parquet writer's column chunk statistics where those are
+//! exact, and are computed from the rows where not (see
+//! [`StatsCollector::update_row_group`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,10 +30,16 @@ use arrow::datatypes::{DataType as ArrowType, Schema, SchemaRef};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use object_store::buffered::BufWriter;
-use parquet::arrow::AsyncArrowWriter;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves,
+};
 use parquet::arrow::async_writer::AsyncFileWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use tokio::task::JoinHandle;
 
 use crate::actions::{Add, PartitionValues};
 use crate::error::{Error, Result};
@@ -36,6 +52,12 @@ use crate::storage::TableLocation;
 pub const DEFAULT_TARGET_FILE_SIZE: usize = 128 * 1024 * 1024;
 /// Default maximum rows per Parquet row group.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 1024 * 1024;
+/// A row group is also cut once its rows take this much Arrow memory (wide rows), to bound
+/// the memory that gathering rows for parallel encoding holds.
+const MAX_ROW_GROUP_ARROW_BYTES: usize = 256 * 1024 * 1024;
+/// When the rows gathered across all partitions take more than this, the largest partition's
+/// row group is cut short and encoded (writes to very many partitions at once).
+const MAX_GATHERED_ARROW_BYTES: usize = 1024 * 1024 * 1024;
 
 /// Compression codecs for data files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,7 +94,9 @@ impl FileCompression {
 /// How data files are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileOptions {
-    /// A file is closed once it reaches about this many bytes.
+    /// A file is closed once it reaches about this many bytes (checked after each batch
+    /// written, with the encoded size of rows still being encoded estimated from the rows
+    /// encoded so far).
     pub target_file_size: usize,
     /// At most this many rows per row group.
     pub row_group_rows: usize,
@@ -95,14 +119,36 @@ pub struct DataWriter {
     location: TableLocation,
     options: FileOptions,
     properties: WriterProperties,
-    max_indexed_cols: Option<usize>,
     /// Physical Arrow schema of the data files (no partition columns).
     file_schema: SchemaRef,
     /// Indices in the logical batch of the columns stored in files.
     data_columns: Vec<usize>,
     /// Indices in the logical batch of the partition columns, and their physical names.
     partition_columns: Vec<(usize, String)>,
-    open: HashMap<Vec<Option<String>>, OpenFile>,
+    /// Makes the column writers of a row group (the same for every file).
+    factory: Arc<ArrowRowGroupWriterFactory>,
+    /// An empty collector for the file schema, linked to its Parquet columns.
+    stats_template: StatsCollector,
+    partitions: Vec<PartitionState>,
+    slots: HashMap<Vec<Option<String>>, usize>,
+    /// Row groups being encoded and files to close, in input order.
+    queue: VecDeque<Queued>,
+    /// How many entries of `queue` are row groups.
+    encoding: usize,
+    /// At most this many row groups are encoded at once.
+    max_encoding: usize,
+    /// Arrow bytes of the rows gathered, not yet being encoded, over all partitions.
+    gathered_bytes: usize,
+    /// Encoded bytes per row of the first row group, once it is appended: the estimate of
+    /// file sizes (see [`DataWriter::file_is_full`]).
+    first_group_bytes_per_row: Option<f64>,
+    /// Whether a row group was started.
+    encoded_any: bool,
+    /// Arrow bytes and rows seen so far.
+    arrow_bytes: u64,
+    arrow_rows: u64,
+    /// Uploads of closed files completing in the background.
+    uploads: Vec<JoinHandle<Result<()>>>,
     finished: Vec<Add>,
     file_counter: usize,
 }
@@ -111,17 +157,45 @@ impl std::fmt::Debug for DataWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataWriter")
             .field("location", &self.location.url().as_str())
-            .field("open_files", &self.open.len())
+            .field("partitions", &self.partitions.len())
+            .field("encoding", &self.encoding)
             .field("finished_files", &self.finished.len())
             .finish()
     }
 }
 
+/// The rows of one partition on their way to files.
+struct PartitionState {
+    key: Vec<Option<String>>,
+    /// The row group being gathered.
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    arrow_bytes: usize,
+    /// Rows of the file being filled (gathered, encoding or appended).
+    file_rows: u64,
+    /// The file row groups are appended to.
+    file: Option<OpenFile>,
+}
+
+enum Queued {
+    RowGroup {
+        slot: usize,
+        task: JoinHandle<Result<EncodedRowGroup>>,
+    },
+    /// The partition's file is complete once the row groups queued before are appended.
+    CloseFile { slot: usize },
+}
+
+struct EncodedRowGroup {
+    chunks: Vec<ArrowColumnChunk>,
+    stats: StatsCollector,
+}
+
 struct OpenFile {
-    writer: AsyncArrowWriter<CountingWriter>,
-    bytes: Arc<AtomicU64>,
+    writer: SerializedFileWriter<Vec<u8>>,
+    upload: BufWriter,
+    bytes: u64,
     log_path: String,
-    partition_values: PartitionValues,
     stats: StatsCollector,
 }
 
@@ -168,15 +242,33 @@ impl DataWriter {
             .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
             .set_created_by(format!("tidemark {}", env!("CARGO_PKG_VERSION")))
             .build();
+        let (template, _) = file_writer(Vec::new(), &file_schema, &properties)?;
+        let factory = ArrowRowGroupWriterFactory::new(&template, file_schema.clone());
+        let mut stats_template = StatsCollector::new(&file_schema, max_indexed_cols);
+        stats_template.link_parquet(template.schema_descr());
+        let max_encoding = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(2);
         Ok(Self {
             location,
             options,
             properties,
-            max_indexed_cols,
             file_schema,
             data_columns,
             partition_columns: partitions,
-            open: HashMap::new(),
+            factory: Arc::new(factory),
+            stats_template,
+            partitions: Vec::new(),
+            slots: HashMap::new(),
+            queue: VecDeque::new(),
+            encoding: 0,
+            max_encoding,
+            gathered_bytes: 0,
+            first_group_bytes_per_row: None,
+            encoded_any: false,
+            arrow_bytes: 0,
+            arrow_rows: 0,
+            uploads: Vec::new(),
             finished: Vec::new(),
             file_counter: 0,
         })
@@ -188,7 +280,8 @@ impl DataWriter {
             return Ok(());
         }
         if self.partition_columns.is_empty() {
-            return self.write_to_partition(Vec::new(), batch).await;
+            let slot = self.slot(Vec::new());
+            return self.write_to_partition(slot, batch).await;
         }
         let mut groups: HashMap<Vec<Option<String>>, Vec<u32>> = HashMap::new();
         let arrays: Vec<&ArrayRef> = self
@@ -212,40 +305,286 @@ impl DataWriter {
                 take_record_batch(batch, &UInt32Array::from(rows))
                     .map_err(|e| Error::arrow("splitting a batch by partition", e))?
             };
-            self.write_to_partition(key, &part).await?;
+            let slot = self.slot(key);
+            self.write_to_partition(slot, &part).await?;
         }
         Ok(())
     }
 
-    async fn write_to_partition(
-        &mut self,
-        key: Vec<Option<String>>,
-        batch: &RecordBatch,
-    ) -> Result<()> {
-        let data = self.file_batch(batch)?;
-        if !self.open.contains_key(&key) {
-            let file = self.open_file(&key)?;
-            self.open.insert(key.clone(), file);
+    fn slot(&mut self, key: Vec<Option<String>>) -> usize {
+        if let Some(&slot) = self.slots.get(&key) {
+            return slot;
         }
-        let target = self.options.target_file_size;
-        let Some(file) = self.open.get_mut(&key) else {
-            return Err(Error::InvalidArgument(
-                "internal: partition writer vanished".into(),
-            ));
-        };
-        file.stats.update(&data)?;
-        file.writer
-            .write(&data)
-            .await
-            .map_err(|e| Error::parquet(format!("writing data file '{}'", file.log_path), e))?;
-        let size = file.writer.bytes_written() + file.writer.in_progress_size();
-        if size >= target
-            && let Some(file) = self.open.remove(&key)
-        {
-            let add = finish_file(file).await?;
-            self.finished.push(add);
+        let slot = self.partitions.len();
+        self.partitions.push(PartitionState {
+            key: key.clone(),
+            batches: Vec::new(),
+            rows: 0,
+            arrow_bytes: 0,
+            file_rows: 0,
+            file: None,
+        });
+        self.slots.insert(key, slot);
+        slot
+    }
+
+    async fn write_to_partition(&mut self, slot: usize, batch: &RecordBatch) -> Result<()> {
+        let data = self.file_batch(batch)?;
+        let rows = data.num_rows();
+        let bytes = arrow_size(&data);
+        self.arrow_bytes += bytes as u64;
+        self.arrow_rows += rows as u64;
+        let group_rows = self.options.row_group_rows.max(1);
+        let mut offset = 0;
+        while offset < rows {
+            let Some(partition) = self.partitions.get_mut(slot) else {
+                return Err(missing_partition());
+            };
+            let take = (group_rows.saturating_sub(partition.rows)).clamp(1, rows - offset);
+            let slice = if take == rows {
+                data.clone()
+            } else {
+                data.slice(offset, take)
+            };
+            let slice_bytes = bytes / rows * take;
+            partition.batches.push(slice);
+            partition.rows += take;
+            partition.arrow_bytes += slice_bytes;
+            partition.file_rows += take as u64;
+            self.gathered_bytes += slice_bytes;
+            offset += take;
+            if partition.rows >= group_rows || partition.arrow_bytes >= MAX_ROW_GROUP_ARROW_BYTES {
+                self.encode(slot).await?;
+            }
+        }
+        let file_rows = self.partitions.get(slot).map_or(0, |p| p.file_rows);
+        if self.file_is_full(file_rows).await? {
+            self.encode(slot).await?;
+            self.queue.push_back(Queued::CloseFile { slot });
+            if let Some(partition) = self.partitions.get_mut(slot) {
+                partition.file_rows = 0;
+            }
+        }
+        while self.gathered_bytes > MAX_GATHERED_ARROW_BYTES {
+            let largest = self
+                .partitions
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.rows > 0)
+                .max_by_key(|(_, p)| p.arrow_bytes)
+                .map(|(slot, _)| slot);
+            match largest {
+                Some(slot) => self.encode(slot).await?,
+                None => break,
+            }
         }
         Ok(())
+    }
+
+    /// Whether a file of `rows` rows reaches the target size.
+    ///
+    /// The decision depends only on the data, never on how far encoding has got, so that the
+    /// files are the same however many threads encode: a file's size is estimated as its rows
+    /// times the encoded bytes per row of the first row group of the write. That row group is
+    /// awaited when the answer could be yes, which is when twice the Arrow size of the rows
+    /// reaches the target (encoded rows are rarely larger than their Arrow form; when they
+    /// are more than twice as large, a file can end up larger than the target). While no row
+    /// group was started yet, the Arrow size itself is the estimate.
+    async fn file_is_full(&mut self, rows: u64) -> Result<bool> {
+        let target = self.options.target_file_size as f64;
+        let arrow_per_row = if self.arrow_rows > 0 {
+            self.arrow_bytes as f64 / self.arrow_rows as f64
+        } else {
+            0.0
+        };
+        let arrow_size = arrow_per_row * rows as f64;
+        if 2.0 * arrow_size < target {
+            return Ok(false);
+        }
+        if !self.encoded_any {
+            return Ok(arrow_size >= target);
+        }
+        while self.first_group_bytes_per_row.is_none() && !self.queue.is_empty() {
+            self.append_oldest().await?;
+        }
+        let per_row = self.first_group_bytes_per_row.unwrap_or(arrow_per_row);
+        Ok(per_row * rows as f64 >= target)
+    }
+
+    /// Starts encoding the partition's gathered rows as a row group, first appending the
+    /// oldest row groups in flight while too many are.
+    async fn encode(&mut self, slot: usize) -> Result<()> {
+        let Some(partition) = self.partitions.get_mut(slot) else {
+            return Err(missing_partition());
+        };
+        if partition.rows == 0 {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut partition.batches);
+        self.gathered_bytes = self.gathered_bytes.saturating_sub(partition.arrow_bytes);
+        partition.rows = 0;
+        partition.arrow_bytes = 0;
+        while self.encoding >= self.max_encoding {
+            self.append_oldest().await?;
+        }
+        let factory = self.factory.clone();
+        let schema = self.file_schema.clone();
+        let stats = self.stats_template.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            encode_row_group(&factory, &schema, &batches, stats)
+        });
+        self.queue.push_back(Queued::RowGroup { slot, task });
+        self.encoding += 1;
+        self.encoded_any = true;
+        Ok(())
+    }
+
+    /// Handles the queue up to and including its oldest row group.
+    async fn append_oldest(&mut self) -> Result<()> {
+        while let Some(queued) = self.queue.pop_front() {
+            match queued {
+                Queued::CloseFile { slot } => {
+                    if let Some(upload) = self.close_file(slot).await? {
+                        self.uploads.push(tokio::spawn(upload));
+                    }
+                }
+                Queued::RowGroup { slot, task } => {
+                    self.encoding -= 1;
+                    let encoded = task.await.map_err(|e| {
+                        Error::parquet("encoding a row group", ParquetError::External(Box::new(e)))
+                    })??;
+                    return self.append(slot, encoded).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends an encoded row group to the partition's file, opening one if needed.
+    async fn append(&mut self, slot: usize, encoded: EncodedRowGroup) -> Result<()> {
+        if self.partitions.get(slot).is_some_and(|p| p.file.is_none()) {
+            let file = self.open_file(slot)?;
+            if let Some(partition) = self.partitions.get_mut(slot) {
+                partition.file = Some(file);
+            }
+        }
+        let Some(file) = self.partitions.get_mut(slot).and_then(|p| p.file.as_mut()) else {
+            return Err(missing_partition());
+        };
+        let rows = encoded.stats.num_records();
+        // One allocation for the row group's bytes, rather than a growing buffer.
+        let size: i64 = encoded
+            .chunks
+            .iter()
+            .map(|chunk| chunk.close().metadata.compressed_size())
+            .sum();
+        file.writer
+            .inner_mut()
+            .reserve(usize::try_from(size).unwrap_or(0));
+        let context = || format!("writing data file '{}'", file.log_path);
+        let mut row_group = file
+            .writer
+            .next_row_group()
+            .map_err(|e| Error::parquet(context(), e))?;
+        for chunk in encoded.chunks {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(|e| Error::parquet(context(), e))?;
+        }
+        row_group
+            .close()
+            .map_err(|e| Error::parquet(context(), e))?;
+        file.stats.merge(&encoded.stats)?;
+        let bytes = file.flush().await?;
+        if self.first_group_bytes_per_row.is_none() && rows > 0 {
+            self.first_group_bytes_per_row = Some(bytes as f64 / rows as f64);
+        }
+        Ok(())
+    }
+
+    fn open_file(&mut self, slot: usize) -> Result<OpenFile> {
+        let Some(partition) = self.partitions.get(slot) else {
+            return Err(missing_partition());
+        };
+        let directory = partition_directory(
+            &self
+                .partition_columns
+                .iter()
+                .zip(&partition.key)
+                .map(|((_, name), value)| (name.as_str(), value.as_deref()))
+                .collect::<Vec<_>>(),
+        );
+        let name = format!(
+            "part-{:05}-{}-c000.{}",
+            self.file_counter,
+            uuid::Uuid::new_v4(),
+            self.options.compression.file_suffix()
+        );
+        self.file_counter += 1;
+        let log_path = encode_log_path(&format!("{directory}{name}"));
+        let object_path = self.location.resolve(&log_path)?;
+        let (writer, _) =
+            file_writer(Vec::new(), &self.file_schema, &self.properties).map_err(|e| match e {
+                Error::Parquet { source, .. } => {
+                    Error::parquet(format!("starting data file '{log_path}'"), source)
+                }
+                other => other,
+            })?;
+        Ok(OpenFile {
+            writer,
+            upload: BufWriter::new(self.location.store().clone(), object_path),
+            bytes: 0,
+            log_path,
+            stats: self.stats_template.clone(),
+        })
+    }
+
+    /// Writes the footer of the partition's open file and records its `add` action; returns
+    /// the completion of its upload, to be awaited before the commit.
+    async fn close_file(
+        &mut self,
+        slot: usize,
+    ) -> Result<Option<impl Future<Output = Result<()>> + Send + 'static>> {
+        let Some(mut file) = self.partitions.get_mut(slot).and_then(|p| p.file.take()) else {
+            return Ok(None);
+        };
+        file.writer
+            .finish()
+            .map_err(|e| Error::parquet(format!("finishing data file '{}'", file.log_path), e))?;
+        file.flush().await?;
+        let partition_values: PartitionValues = match self.partitions.get(slot) {
+            Some(partition) => self
+                .partition_columns
+                .iter()
+                .zip(&partition.key)
+                .map(|((_, name), value)| (name.clone(), value.clone()))
+                .collect(),
+            None => return Err(missing_partition()),
+        };
+        self.finished.push(Add {
+            path: file.log_path.clone(),
+            partition_values,
+            size: i64::try_from(file.bytes).unwrap_or(i64::MAX),
+            modification_time: chrono::Utc::now().timestamp_millis(),
+            data_change: true,
+            stats: Some(file.stats.to_json()?),
+            tags: None,
+            deletion_vector: None,
+            base_row_id: None,
+            default_row_commit_version: None,
+            clustering_provider: None,
+        });
+        let OpenFile {
+            mut upload,
+            log_path,
+            ..
+        } = file;
+        Ok(Some(async move {
+            upload
+                .complete()
+                .await
+                .map_err(|e| Error::parquet(format!("finishing data file '{log_path}'"), e))
+        }))
     }
 
     /// The columns stored in files, under their physical names and types.
@@ -260,88 +599,119 @@ impl DataWriter {
             .map_err(|e| Error::arrow("preparing rows for a data file", e))
     }
 
-    fn open_file(&mut self, key: &[Option<String>]) -> Result<OpenFile> {
-        let directory = partition_directory(
-            &self
-                .partition_columns
-                .iter()
-                .zip(key)
-                .map(|((_, name), value)| (name.as_str(), value.as_deref()))
-                .collect::<Vec<_>>(),
-        );
-        let name = format!(
-            "part-{:05}-{}-c000.{}",
-            self.file_counter,
-            uuid::Uuid::new_v4(),
-            self.options.compression.file_suffix()
-        );
-        self.file_counter += 1;
-        let log_path = encode_log_path(&format!("{directory}{name}"));
-        let object_path = self.location.resolve(&log_path)?;
-        let bytes = Arc::new(AtomicU64::new(0));
-        let sink = CountingWriter {
-            inner: BufWriter::new(self.location.store().clone(), object_path),
-            bytes: bytes.clone(),
-        };
-        let writer = AsyncArrowWriter::try_new(
-            sink,
-            self.file_schema.clone(),
-            Some(self.properties.clone()),
-        )
-        .map_err(|e| Error::parquet(format!("starting data file '{log_path}'"), e))?;
-        let partition_values = self
-            .partition_columns
-            .iter()
-            .zip(key)
-            .map(|((_, name), value)| (name.clone(), value.clone()))
-            .collect();
-        Ok(OpenFile {
-            writer,
-            bytes,
-            log_path,
-            partition_values,
-            stats: StatsCollector::new(&self.file_schema, self.max_indexed_cols),
-        })
-    }
-
     /// Closes every open file and returns the `add` actions of all files written.
     pub async fn finish(mut self) -> Result<Vec<Add>> {
-        let mut open: Vec<_> = self.open.drain().collect();
-        open.sort_by(|a, b| a.0.cmp(&b.0));
-        for (_, file) in open {
-            let add = finish_file(file).await?;
-            self.finished.push(add);
-            crate::test_hooks::pause_point("data-file-written").await;
+        let mut keys: Vec<_> = self.slots.iter().map(|(key, &slot)| (key, slot)).collect();
+        keys.sort();
+        let order: Vec<usize> = keys.into_iter().map(|(_, slot)| slot).collect();
+        for &slot in &order {
+            self.encode(slot).await?;
+        }
+        while !self.queue.is_empty() {
+            self.append_oldest().await?;
+        }
+        for upload in std::mem::take(&mut self.uploads) {
+            upload.await.map_err(|e| {
+                Error::parquet("finishing a data file", ParquetError::External(Box::new(e)))
+            })??;
+        }
+        for slot in order {
+            if let Some(upload) = self.close_file(slot).await? {
+                upload.await?;
+                crate::test_hooks::pause_point("data-file-written").await;
+            }
         }
         Ok(self.finished)
     }
 }
 
-async fn finish_file(file: OpenFile) -> Result<Add> {
-    let OpenFile {
-        writer,
-        bytes,
-        log_path,
-        partition_values,
-        stats,
-    } = file;
-    writer
-        .close()
-        .await
-        .map_err(|e| Error::parquet(format!("finishing data file '{log_path}'"), e))?;
-    Ok(Add {
-        path: log_path,
-        partition_values,
-        size: i64::try_from(bytes.load(Ordering::Relaxed)).unwrap_or(i64::MAX),
-        modification_time: chrono::Utc::now().timestamp_millis(),
-        data_change: true,
-        stats: Some(stats.to_json()?),
-        tags: None,
-        deletion_vector: None,
-        base_row_id: None,
-        default_row_commit_version: None,
-        clustering_provider: None,
-    })
+impl OpenFile {
+    /// Passes the bytes encoded so far to the upload; returns how many there were.
+    async fn flush(&mut self) -> Result<u64> {
+        self.writer.flush().map_err(|e| {
+            Error::parquet(
+                format!("writing data file '{}'", self.log_path),
+                ParquetError::External(Box::new(e)),
+            )
+        })?;
+        let buffer = std::mem::take(self.writer.inner_mut());
+        let len = buffer.len() as u64;
+        if len > 0 {
+            self.upload
+                .put(Bytes::from(buffer))
+                .await
+                .map_err(|e| Error::store(format!("writing data file '{}'", self.log_path), e))?;
+            self.bytes += len;
+        }
+        Ok(len)
+    }
+}
+
+/// The bytes of Arrow memory the rows of a batch use (not counting buffers they share with
+/// other batches, as batches read from IPC do).
+fn arrow_size(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|array| {
+            array
+                .to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| array.get_array_memory_size())
+        })
+        .sum()
+}
+
+fn missing_partition() -> Error {
+    Error::InvalidArgument("internal: partition writer vanished".into())
+}
+
+/// A Parquet file writer for the file schema, with the Arrow schema in its metadata as the
+/// parquet crate's Arrow writer puts it.
+fn file_writer(
+    sink: Vec<u8>,
+    schema: &SchemaRef,
+    properties: &WriterProperties,
+) -> Result<(SerializedFileWriter<Vec<u8>>, ArrowRowGroupWriterFactory)> {
+    let options = ArrowWriterOptions::new().with_properties(properties.clone());
+    ArrowWriter::try_new_with_options(sink, schema.clone(), options)
+        .and_then(ArrowWriter::into_serialized_writer)
+        .map_err(|e| Error::parquet("starting a data file", e))
+}
+
+/// Encodes rows as one row group (on a blocking thread), with their statistics.
+fn encode_row_group(
+    factory: &ArrowRowGroupWriterFactory,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    mut stats: StatsCollector,
+) -> Result<EncodedRowGroup> {
+    let encoding = |e| Error::parquet("encoding a row group", e);
+    let mut writers = factory.create_column_writers(0).map_err(encoding)?;
+    for batch in batches {
+        let mut columns = writers.iter_mut();
+        for (field, array) in schema.fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, array).map_err(encoding)? {
+                let Some(writer) = columns.next() else {
+                    return Err(Error::InvalidArgument(
+                        "internal: fewer column writers than Parquet columns".into(),
+                    ));
+                };
+                writer.write(&leaf).map_err(encoding)?;
+            }
+        }
+    }
+    let chunks = writers
+        .into_iter()
+        .map(|writer| writer.close())
+        .collect::<parquet::errors::Result<Vec<_>>>()
+        .map_err(encoding)?;
+    let chunk_stats: Vec<_> = chunks
+        .iter()
+        .map(|chunk| chunk.close().metadata.statistics())
+        .collect();
+    stats.update_row_group(batches, &chunk_stats)?;
+    Ok(EncodedRowGroup { chunks, stats })
 }
 
 /// Passes bytes to the object store and counts them, to know the file size without asking.
@@ -467,4 +837,227 @@ pub(crate) fn retype(array: &ArrayRef, target: &ArrowType) -> Result<ArrayRef> {
         }
         _ => return Err(mismatch()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use arrow::array::{Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{Field, TimeUnit};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", ArrowType::Int64, false),
+            Field::new("value", ArrowType::Float64, true),
+            Field::new("cat", ArrowType::Utf8, true),
+            Field::new("name", ArrowType::Utf8, true),
+            Field::new(
+                "ts",
+                ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+        ]))
+    }
+
+    fn batch(start: i64, rows: i64) -> RecordBatch {
+        let ids: Vec<i64> = (start..start + rows).collect();
+        let value = |i: i64| match i % 97 {
+            0 => None,
+            // NaN in some files only.
+            1 if i > 20_000 => Some(f64::NAN),
+            _ => Some((i * 7919 % 1000) as f64 - 500.0),
+        };
+        let name = |i: i64| match i % 13 {
+            0 => None,
+            1 => Some(format!("{}{i}", "long-".repeat(10))),
+            _ => Some(format!("n{:x}", i * 31 % 4099)),
+        };
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(ids.clone())),
+                Arc::new(Float64Array::from(
+                    ids.iter().map(|&i| value(i)).collect::<Vec<_>>(),
+                )),
+                Arc::new(StringArray::from(
+                    ids.iter()
+                        .map(|i| format!("c{}", i % 3))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(StringArray::from(
+                    ids.iter().map(|&i| name(i)).collect::<Vec<_>>(),
+                )),
+                Arc::new(
+                    TimestampMicrosecondArray::from(
+                        ids.iter()
+                            .map(|i| 1_700_000_000_000_000 + i * 1_001)
+                            .collect::<Vec<_>>(),
+                    )
+                    .with_timezone("UTC"),
+                ),
+            ],
+        )
+        .unwrap()
+    }
+
+    struct Written {
+        add: Add,
+        rows: RecordBatch,
+        row_groups: Vec<i64>,
+    }
+
+    async fn write(
+        dir: &Path,
+        max_encoding: usize,
+        partition: &[&str],
+        options: FileOptions,
+    ) -> Vec<Written> {
+        let location = TableLocation::parse(dir.to_str().unwrap()).unwrap();
+        let table = StructType::from_arrow(&schema()).unwrap();
+        let partition: Vec<String> = partition.iter().map(|p| p.to_string()).collect();
+        let mut writer = DataWriter::new(
+            location,
+            &table,
+            &partition,
+            ColumnMappingMode::None,
+            None,
+            options,
+        )
+        .unwrap();
+        writer.max_encoding = max_encoding;
+        for start in (0..40_000).step_by(1_000) {
+            writer.write(&batch(start, 1_000)).await.unwrap();
+        }
+        let adds = writer.finish().await.unwrap();
+        adds.into_iter()
+            .map(|add| {
+                let path = dir.join(add.path.replace("%20", " "));
+                let file = std::fs::File::open(&path).unwrap();
+                assert_eq!(file.metadata().unwrap().len() as i64, add.size);
+                let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+                let row_groups = reader
+                    .metadata()
+                    .row_groups()
+                    .iter()
+                    .map(|g| g.num_rows())
+                    .collect();
+                let file_schema = reader.schema().clone();
+                let batches: Vec<RecordBatch> =
+                    reader.build().unwrap().map(|b| b.unwrap()).collect();
+                let rows = arrow::compute::concat_batches(&file_schema, &batches).unwrap();
+                Written {
+                    add,
+                    rows,
+                    row_groups,
+                }
+            })
+            .collect()
+    }
+
+    fn stats(add: &Add) -> Value {
+        serde_json::from_str(add.stats.as_deref().unwrap()).unwrap()
+    }
+
+    fn computed_stats(rows: &RecordBatch) -> Value {
+        let mut collector = StatsCollector::new(&rows.schema(), None);
+        collector.update(rows).unwrap();
+        serde_json::from_str(&collector.to_json().unwrap()).unwrap()
+    }
+
+    async fn parallel_matches_serial(partition: &[&str], options: FileOptions) {
+        let serial_dir = tempfile::tempdir().unwrap();
+        let parallel_dir = tempfile::tempdir().unwrap();
+        let serial = write(serial_dir.path(), 1, partition, options).await;
+        let parallel = write(parallel_dir.path(), 4, partition, options).await;
+        assert!(serial.len() > 1, "several files: {}", serial.len());
+        assert_eq!(serial.len(), parallel.len());
+        let mut ids: Vec<i64> = Vec::new();
+        for (s, p) in serial.iter().zip(&parallel) {
+            assert_eq!(s.add.partition_values, p.add.partition_values);
+            assert_eq!(s.add.size, p.add.size);
+            assert_eq!(s.row_groups, p.row_groups);
+            assert_eq!(s.rows, p.rows);
+            assert_eq!(stats(&s.add), stats(&p.add));
+            // The statistics are those of the rows in the file.
+            assert_eq!(stats(&p.add), computed_stats(&p.rows));
+            assert!(
+                p.row_groups
+                    .iter()
+                    .all(|&n| n <= options.row_group_rows as i64),
+                "{:?}",
+                p.row_groups
+            );
+            let column = p.rows.column_by_name("id").unwrap();
+            ids.extend(
+                column
+                    .as_primitive::<arrow::datatypes::Int64Type>()
+                    .values(),
+            );
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, (0..40_000).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parallel_encoding_writes_the_files_of_serial_encoding() {
+        let options = FileOptions {
+            target_file_size: 150_000,
+            row_group_rows: 2_500,
+            compression: FileCompression::Snappy,
+        };
+        parallel_matches_serial(&[], options).await;
+        // Files are cut by size, and row groups by rows across batches.
+        let dir = tempfile::tempdir().unwrap();
+        let files = write(dir.path(), 3, &[], options).await;
+        let ids: Vec<i64> = files
+            .iter()
+            .flat_map(|f| {
+                let ids = f.rows.column_by_name("id").unwrap();
+                ids.as_primitive::<arrow::datatypes::Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            (0..40_000).collect::<Vec<_>>(),
+            "rows keep their order"
+        );
+        for f in &files {
+            let (last, full) = f.row_groups.split_last().unwrap();
+            assert!(full.iter().all(|&n| n == 2_500), "{:?}", f.row_groups);
+            assert!(*last <= 2_500);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parallel_encoding_of_partitions_writes_the_files_of_serial_encoding() {
+        let options = FileOptions {
+            target_file_size: 100_000,
+            row_group_rows: 1_500,
+            compression: FileCompression::Zstd(1),
+        };
+        parallel_matches_serial(&["cat"], options).await;
+    }
+
+    #[tokio::test]
+    async fn a_small_target_closes_a_file_after_each_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = FileOptions {
+            target_file_size: 1,
+            row_group_rows: 400,
+            compression: FileCompression::Uncompressed,
+        };
+        let files = write(dir.path(), 2, &[], options).await;
+        assert_eq!(files.len(), 40);
+        for f in &files {
+            assert_eq!(f.row_groups, vec![400, 400, 200]);
+            assert_eq!(stats(&f.add), computed_stats(&f.rows));
+        }
+    }
 }

@@ -144,6 +144,14 @@ pub struct LogSegment {
 impl LogListing {
     /// Lists `_delta_log/`: every log file, or only those of versions `start_at` and later.
     pub async fn list(location: &TableLocation, start_at: Option<u64>) -> Result<Self> {
+        let start = start_at.unwrap_or(0);
+        if let Some(listing) = Self::list_local(location, move |names| {
+            Some(names.iter().filter(|n| n.1 >= start).map(|n| n.0).collect())
+        })
+        .await
+        {
+            return Ok(listing);
+        }
         let log_root = location.log_root();
         let store = location.store();
         let metas: Vec<ObjectMeta> = match start_at {
@@ -159,6 +167,143 @@ impl LogListing {
         }
         .map_err(|e| Error::store(format!("listing '{log_root}'"), e))?;
         Ok(Self::from_metas(metas))
+    }
+
+    /// Lists only the log files that rebuild `version` (the latest when `None`): the newest
+    /// checkpoint at or before it and the commits after it, without fetching the metadata of
+    /// older or newer files where that is possible.
+    ///
+    /// The files chosen are those a full listing would choose, with the same checks: for the
+    /// latest version, `_last_checkpoint` names a checkpoint from which on the log must be
+    /// whole (as [`crate::snapshot::Snapshot::load`] always did); for an older version, no
+    /// commit up to it may be missing. On the local file system, the names of all log files
+    /// are read (not their metadata) to choose the files, and only those are looked at;
+    /// elsewhere the latest version is listed from the hint's checkpoint on. Returns `None`
+    /// when that cannot be done or finds anything amiss (a gap, a missing version, a stale
+    /// hint...): a full listing then tells what is wrong.
+    pub async fn list_for_version(location: &TableLocation, version: Option<u64>) -> Option<Self> {
+        let hint = match version {
+            None => read_last_checkpoint(location).await.map(|h| h.version),
+            Some(_) => None,
+        };
+        if location.local_root().is_some() {
+            return Self::list_local(location, move |names| {
+                let from_hint = hint.and_then(|hint| {
+                    let newer: Vec<_> = names.iter().filter(|n| n.1 >= hint).cloned().collect();
+                    let listing = Self::from_names(&newer);
+                    listing.checkpoints.contains_key(&hint).then_some(listing)
+                });
+                let by_name = match from_hint {
+                    Some(listing) => listing,
+                    None => Self::from_names(names),
+                };
+                let target = version.or_else(|| by_name.latest_version())?;
+                let segment = by_name.segment(target, None).ok()?;
+                let mut wanted: Vec<usize> = Vec::new();
+                let checkpoint_files = segment.checkpoint.iter().flat_map(|c| &c.files);
+                for file in checkpoint_files.chain(&segment.commits) {
+                    wanted.push(usize::try_from(file.meta.size).ok()?);
+                }
+                // The target's own commit gives its timestamp even when a checkpoint covers it.
+                if segment.commits.is_empty()
+                    && let Some(commit) = by_name.commits.get(&target)
+                {
+                    wanted.push(usize::try_from(commit.meta.size).ok()?);
+                }
+                Some(wanted)
+            })
+            .await;
+        }
+        let hint = hint?;
+        let listing = Self::list(location, Some(hint)).await.ok()?;
+        listing.checkpoints.contains_key(&hint).then_some(listing)
+    }
+
+    /// Lists a local `_delta_log/` directory directly: reads the names of the log files, lets
+    /// `choose` pick some of them (by index into the names it is given, each with its version
+    /// and kind), and reads the metadata of those only.
+    ///
+    /// `None` when the table is not local, when `choose` says so, or on any error of the file
+    /// system (the caller then lists through the object store, which reports errors as usual).
+    async fn list_local(
+        location: &TableLocation,
+        choose: impl FnOnce(&[(usize, u64, LogFileKind)]) -> Option<Vec<usize>> + Send + 'static,
+    ) -> Option<Self> {
+        let dir = location.local_root()?.join("_delta_log");
+        let log_root = location.log_root();
+        tokio::task::spawn_blocking(move || {
+            let mut names: Vec<String> = Vec::new();
+            match std::fs::read_dir(&dir) {
+                Ok(entries) => {
+                    for entry in entries {
+                        let entry = entry.ok()?;
+                        if let Ok(name) = entry.file_name().into_string() {
+                            names.push(name);
+                        }
+                    }
+                }
+                // Like the object store: no folder, no files.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) => return None,
+            }
+            let parsed: Vec<(usize, u64, LogFileKind)> = names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, name)| {
+                    let (version, kind) = parse_log_file_name(name)?;
+                    Some((i, version, kind))
+                })
+                .collect();
+            let chosen = choose(&parsed)?;
+            let mut metas = Vec::with_capacity(chosen.len());
+            for i in chosen {
+                let name = names.get(i)?;
+                let metadata = match std::fs::metadata(dir.join(name)) {
+                    Ok(metadata) => metadata,
+                    // Removed since the names were read (log cleanup): not listed.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(_) => return None,
+                };
+                if !metadata.is_file() {
+                    continue;
+                }
+                metas.push(ObjectMeta {
+                    location: log_root.clone().join(name.as_str()),
+                    last_modified: metadata.modified().ok()?.into(),
+                    size: metadata.len(),
+                    e_tag: None,
+                    version: None,
+                });
+            }
+            Some(Self::from_metas(metas))
+        })
+        .await
+        .ok()?
+    }
+
+    /// A listing from names alone (each file's `meta.size` holds its index among the names),
+    /// to choose files before reading their metadata.
+    fn from_names(names: &[(usize, u64, LogFileKind)]) -> Self {
+        Self::from_metas(names.iter().map(|(i, version, kind)| {
+            let name = match kind {
+                LogFileKind::Commit => commit_file_name(*version),
+                LogFileKind::ClassicCheckpoint => format!("{version:020}.checkpoint.parquet"),
+                LogFileKind::MultiPartCheckpoint { part, parts } => {
+                    format!("{version:020}.checkpoint.{part:010}.{parts:010}.parquet")
+                }
+                LogFileKind::V2Checkpoint { json } => format!(
+                    "{version:020}.checkpoint.00000000-0000-0000-0000-000000000000.{}",
+                    if *json { "json" } else { "parquet" }
+                ),
+            };
+            ObjectMeta {
+                location: Path::from(name),
+                last_modified: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                size: *i as u64,
+                e_tag: None,
+                version: None,
+            }
+        }))
     }
 
     /// Builds a listing from object metadata (any order; unrelated files are ignored).

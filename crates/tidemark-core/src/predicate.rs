@@ -49,7 +49,7 @@ const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 /// `region = 'EU' AND day >= '2024-01-01'`.
 ///
 /// ```
-/// use std::collections::HashMap;
+/// use tidemark_core::actions::PartitionValues;
 /// use tidemark_core::predicate::PartitionPredicate;
 /// use tidemark_core::schema::{ColumnMappingMode, PrimitiveType, StructField, StructType};
 ///
@@ -69,7 +69,7 @@ const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 /// assert_eq!(p.to_string(), "region = 'EU' AND day >= DATE '2024-01-01'");
 /// assert_eq!(p.columns(), vec!["region", "day"]);
 ///
-/// let values = HashMap::from([
+/// let values = PartitionValues::from_iter([
 ///     ("region".to_string(), Some("EU".to_string())),
 ///     ("day".to_string(), Some("2024-01-31".to_string())),
 /// ]);

@@ -5,8 +5,13 @@ use std::sync::Arc;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
-use crate::actions::{Action, Add, DomainMetadata, Metadata, Protocol, Txn, parse_commit};
-use crate::checkpoint_read::read_checkpoint_parquet;
+use crate::actions::{
+    Action, Add, CommitInfo, DomainMetadata, Metadata, Protocol, Txn, for_each_action,
+    for_each_action_numbered, parse_commit,
+};
+use crate::checkpoint_read::{
+    read_checkpoint_parquet, read_checkpoint_parquet_kinds, read_checkpoint_parquet_stream,
+};
 use crate::error::{Error, Result};
 use crate::features;
 use crate::log_segment::{Checkpoint, LogFile, LogFileKind, LogListing, LogSegment};
@@ -17,6 +22,9 @@ use crate::time_travel;
 
 /// How many log files are fetched at once while loading a snapshot.
 const LOG_FETCH_CONCURRENCY: usize = 16;
+
+/// How many bytes of commit files may be fetched ahead of the one being replayed.
+const LOG_FETCH_BYTES: u64 = 16 * 1024 * 1024;
 
 /// One consistent version of a table: protocol, metadata, schema and live files.
 ///
@@ -37,20 +45,17 @@ pub struct Snapshot {
 impl Snapshot {
     /// Loads version `version` (the latest when `None`) of the table at `location`.
     ///
-    /// Uses `_last_checkpoint` to list only recent log files when loading the latest version;
-    /// falls back to a full listing when the hint is missing, stale or wrong, and to an older
-    /// checkpoint when the newest one cannot be read.
+    /// Lists only the log files needed where it can (see [`LogListing::list_for_version`]):
+    /// on the local file system the names of the log files tell which to read; elsewhere
+    /// `_last_checkpoint` tells where to start listing. Falls back to a full listing when that
+    /// fails or finds the log amiss, and to an older checkpoint when the newest one cannot be
+    /// read.
     pub async fn load(location: &TableLocation, version: Option<u64>) -> Result<Self> {
-        if version.is_none()
-            && let Some(hint) = crate::log_segment::read_last_checkpoint(location).await
+        if let Some(listing) = LogListing::list_for_version(location, version).await
+            && let Some(target) = version.or_else(|| listing.latest_version())
+            && let Ok(snapshot) = Self::load_from_listing(location, &listing, target).await
         {
-            let listing = LogListing::list(location, Some(hint.version)).await?;
-            if listing.checkpoints.contains_key(&hint.version)
-                && let Some(latest) = listing.latest_version()
-                && let Ok(snapshot) = Self::load_from_listing(location, &listing, latest).await
-            {
-                return Ok(snapshot);
-            }
+            return Ok(snapshot);
         }
         let listing = LogListing::list(location, None).await?;
         let target = match version {
@@ -104,19 +109,16 @@ impl Snapshot {
     ) -> Result<Self> {
         let mut state = ReplayState::default();
         if let Some(checkpoint) = &segment.checkpoint {
-            state.apply(read_checkpoint(location, checkpoint).await?);
+            apply_checkpoint(location, checkpoint, &mut state).await?;
         }
-        let commits = read_commits(location, &segment.commits).await?;
-        let mut last_commit_info = None;
-        for (file, actions) in segment.commits.iter().zip(commits) {
-            if file.version == segment.version {
-                last_commit_info = actions.iter().find_map(|a| match a {
-                    Action::CommitInfo(ci) => Some(ci.clone()),
-                    _ => None,
-                });
-            }
-            state.apply(actions);
-        }
+        let last_commit_info = replay_commits(location, &segment.commits, &mut state).await?;
+        // Only the target version's commit info says anything about its timestamp.
+        let last_commit_info = last_commit_info.filter(|_| {
+            segment
+                .commits
+                .last()
+                .is_some_and(|c| c.version == segment.version)
+        });
         let snapshot = Self::from_state(location.clone(), segment.version, state, 0)?;
         let timestamp_ms = match (&last_commit_info, listing.commits.get(&segment.version)) {
             (Some(ci), _) if snapshot.in_commit_timestamps_enabled() => {
@@ -193,15 +195,7 @@ impl Snapshot {
             return Self::load(&self.location, None).await;
         }
         let mut state = (*self.state).clone();
-        let commits = read_commits(&self.location, &new_commits).await?;
-        let mut last_commit_info = None;
-        for actions in commits {
-            last_commit_info = actions.iter().find_map(|a| match a {
-                Action::CommitInfo(ci) => Some(ci.clone()),
-                _ => None,
-            });
-            state.apply(actions);
-        }
+        let last_commit_info = replay_commits(&self.location, &new_commits, &mut state).await?;
         let snapshot = Self::from_state(self.location.clone(), last.version, state, 0)?;
         let timestamp_ms = match last_commit_info.and_then(|ci| ci.in_commit_timestamp()) {
             Some(ict) if snapshot.in_commit_timestamps_enabled() => ict,
@@ -371,20 +365,277 @@ fn sidecar_path(location: &TableLocation, path: &str) -> Result<object_store::pa
     }
 }
 
-async fn read_commits(location: &TableLocation, files: &[LogFile]) -> Result<Vec<Vec<Action>>> {
-    let paths: Vec<object_store::path::Path> =
-        files.iter().map(|f| f.meta.location.clone()).collect();
-    futures::stream::iter(paths)
-        .map(|path| {
-            let location = location.clone();
-            async move {
-                let bytes = get_bytes(&location, &path).await?;
-                parse_commit(&bytes, path.as_ref())
+/// Applies every action of a checkpoint to `state`: all parts in order, then for v2
+/// checkpoints the sidecars in order. Parquet files are applied one record batch at a time, so
+/// the checkpoint never exists as one vector of actions.
+async fn apply_checkpoint(
+    location: &TableLocation,
+    checkpoint: &Checkpoint,
+    state: &mut ReplayState,
+) -> Result<()> {
+    let mut sidecars = Vec::new();
+    let mut apply = |action: Action| match action {
+        Action::Sidecar(sidecar) => sidecars.push(sidecar),
+        other => state.apply_action(other),
+    };
+    for file in &checkpoint.files {
+        match file.kind {
+            LogFileKind::V2Checkpoint { json: true } => {
+                let bytes = get_bytes(location, &file.meta.location).await?;
+                for_each_action(&bytes, file.meta.location.as_ref(), |action| {
+                    apply(action);
+                    Ok(())
+                })?;
             }
-        })
-        .buffered(LOG_FETCH_CONCURRENCY)
-        .try_collect()
-        .await
+            _ => {
+                let mut batches = read_checkpoint_parquet_stream(
+                    location,
+                    &file.meta.location,
+                    Some(file.meta.size),
+                )
+                .await?;
+                while let Some(actions) = batches.try_next().await? {
+                    actions.into_iter().for_each(&mut apply);
+                }
+            }
+        }
+    }
+    if !sidecars.is_empty() {
+        let mut sidecar_actions = futures::stream::iter(sidecars)
+            .map(|sidecar| async move {
+                let path = sidecar_path(location, &sidecar.path)?;
+                read_checkpoint_parquet(location, &path, u64::try_from(sidecar.size_in_bytes).ok())
+                    .await
+            })
+            .buffered(LOG_FETCH_CONCURRENCY);
+        while let Some(actions) = sidecar_actions.try_next().await? {
+            state.apply(actions);
+        }
+    }
+    Ok(())
+}
+
+/// Commits at least this large are parsed in pieces on the blocking thread pool, several at
+/// once, while the pieces already parsed are applied in order.
+const PARALLEL_PARSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The size of those pieces (they end at line ends).
+const PARSE_PIECE_BYTES: usize = 256 * 1024;
+
+/// Applies commits to `state` in order, and returns the first `commitInfo` of the last one.
+///
+/// The files are fetched ahead as [`Prefetch`] allows. Each commit is parsed and applied
+/// action by action; a large one is cut into pieces at line ends that are parsed in parallel
+/// (as many at once as there are cores), each applied as soon as it and those before it are
+/// parsed, so that only a few pieces' actions exist at any time.
+async fn replay_commits(
+    location: &TableLocation,
+    files: &[LogFile],
+    state: &mut ReplayState,
+) -> Result<Option<CommitInfo>> {
+    let mut prefetch = Prefetch::new(location, files.iter());
+    let mut last_commit_info = None;
+    while let Some(fetched) = prefetch.next().await {
+        let (file, bytes) = fetched?;
+        let path = file.meta.location.as_ref();
+        let mut commit_info = None;
+        let mut apply = |action: Action| {
+            if commit_info.is_none()
+                && let Action::CommitInfo(ci) = &action
+            {
+                commit_info = Some(ci.clone());
+            }
+            state.apply_action(action);
+        };
+        let parallel =
+            bytes.len() >= PARALLEL_PARSE_BYTES && tokio::runtime::Handle::try_current().is_ok();
+        if parallel {
+            let tasks = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+            let mut pieces = futures::stream::iter(line_pieces(&bytes, PARSE_PIECE_BYTES))
+                .map(|(range, first_line)| {
+                    let piece = bytes.slice(range);
+                    let path = path.to_string();
+                    tokio::task::spawn_blocking(move || {
+                        let mut actions = Vec::new();
+                        for_each_action_numbered(&piece, &path, first_line, |action| {
+                            actions.push(action);
+                            Ok(())
+                        })
+                        .map(|()| actions)
+                    })
+                })
+                .buffered(tasks);
+            while let Some(parsed) = pieces.next().await {
+                let actions = parsed.map_err(|e| {
+                    Error::invalid_log(path, format!("the task parsing it failed: {e}"))
+                })??;
+                actions.into_iter().for_each(&mut apply);
+            }
+        } else {
+            for_each_action(&bytes, path, |action| {
+                apply(action);
+                Ok(())
+            })?;
+        }
+        last_commit_info = commit_info;
+    }
+    Ok(last_commit_info)
+}
+
+/// Cuts newline-delimited text into pieces of about `size` bytes that end at line ends: each
+/// piece's byte range and the number of lines before it.
+fn line_pieces(bytes: &[u8], size: usize) -> Vec<(std::ops::Range<usize>, usize)> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut lines_before = 0;
+    while start < bytes.len() {
+        let cut = start.saturating_add(size).min(bytes.len());
+        let end = match memchr::memchr(b'\n', &bytes[cut..]) {
+            Some(i) => cut + i + 1,
+            None => bytes.len(),
+        };
+        pieces.push((start..end, lines_before));
+        lines_before += memchr::memchr_iter(b'\n', &bytes[start..end]).count();
+        start = end;
+    }
+    pieces
+}
+
+/// Fetches log files in order, ahead of the one being handled: up to
+/// [`LOG_FETCH_CONCURRENCY`] files at once, as long as those not yet handed out add up to at
+/// most [`LOG_FETCH_BYTES`] (one file is always fetched, whatever its size), so a log of many
+/// small commits is read concurrently and one of a few huge commits is not held in memory all
+/// at once.
+struct Prefetch<'a, I> {
+    location: &'a TableLocation,
+    files: I,
+    queued: Option<&'a LogFile>,
+    pending: futures::stream::FuturesOrdered<
+        futures::future::BoxFuture<'a, Result<(&'a LogFile, bytes::Bytes)>>,
+    >,
+    in_flight: u64,
+}
+
+impl<'a, I: Iterator<Item = &'a LogFile>> Prefetch<'a, I> {
+    fn new(location: &'a TableLocation, files: I) -> Self {
+        Self {
+            location,
+            files,
+            queued: None,
+            pending: futures::stream::FuturesOrdered::new(),
+            in_flight: 0,
+        }
+    }
+
+    /// The next file and its bytes, `None` after the last one.
+    async fn next(&mut self) -> Option<Result<(&'a LogFile, bytes::Bytes)>> {
+        while let Some(file) = self.queued.take().or_else(|| self.files.next()) {
+            let fits = self.in_flight.saturating_add(file.meta.size) <= LOG_FETCH_BYTES;
+            if self.pending.len() >= LOG_FETCH_CONCURRENCY || (!self.pending.is_empty() && !fits) {
+                self.queued = Some(file);
+                break;
+            }
+            self.in_flight = self.in_flight.saturating_add(file.meta.size);
+            let location = self.location;
+            self.pending.push_back(Box::pin(async move {
+                get_bytes(location, &file.meta.location)
+                    .await
+                    .map(|bytes| (file, bytes))
+            }));
+        }
+        let fetched = self.pending.next().await?;
+        if let Ok((file, _)) = &fetched {
+            self.in_flight = self.in_flight.saturating_sub(file.meta.size);
+        }
+        Some(fetched)
+    }
+}
+
+/// Fetches log files (see [`Prefetch`]) and hands each one's bytes to `f`, in order, stopping
+/// early when `f` returns false.
+async fn for_each_log_file<'a>(
+    location: &'a TableLocation,
+    files: impl Iterator<Item = &'a LogFile>,
+    mut f: impl FnMut(&LogFile, bytes::Bytes) -> Result<bool>,
+) -> Result<()> {
+    let mut prefetch = Prefetch::new(location, files);
+    while let Some(fetched) = prefetch.next().await {
+        let (file, bytes) = fetched?;
+        if !f(file, bytes)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The protocol and table metadata in force at `version`, read without replaying the log: the
+/// newest commits up to `version` that changed them, else the checkpoint's `protocol` and
+/// `metaData` columns alone.
+///
+/// Commits are read newest first, and only one that mentions `protocol` or `metaData` is
+/// parsed. Fails like [`Snapshot::load_from_listing`] would when the files are missing.
+pub(crate) async fn protocol_and_metadata_at(
+    location: &TableLocation,
+    listing: &LogListing,
+    version: u64,
+) -> Result<(Protocol, Metadata)> {
+    let segment = listing.segment(version, None)?;
+    let mut protocol = None;
+    let mut metadata = None;
+    let take =
+        |action: Action, protocol: &mut Option<Protocol>, metadata: &mut Option<Metadata>| {
+            match action {
+                Action::Protocol(p) if protocol.is_none() => *protocol = Some(p),
+                Action::Metadata(m) if metadata.is_none() => *metadata = Some(m),
+                _ => {}
+            }
+        };
+    for_each_log_file(location, segment.commits.iter().rev(), |file, bytes| {
+        if memchr::memmem::find(&bytes, b"\"metaData\"").is_none()
+            && memchr::memmem::find(&bytes, b"\"protocol\"").is_none()
+        {
+            return Ok(true);
+        }
+        for_each_action(&bytes, file.meta.location.as_ref(), |action| {
+            take(action, &mut protocol, &mut metadata);
+            Ok(())
+        })?;
+        Ok(protocol.is_none() || metadata.is_none())
+    })
+    .await?;
+    if let Some(checkpoint) = &segment.checkpoint
+        && (protocol.is_none() || metadata.is_none())
+    {
+        for file in &checkpoint.files {
+            let actions = match file.kind {
+                LogFileKind::V2Checkpoint { json: true } => {
+                    let bytes = get_bytes(location, &file.meta.location).await?;
+                    parse_commit(&bytes, file.meta.location.as_ref())?
+                }
+                _ => {
+                    read_checkpoint_parquet_kinds(
+                        location,
+                        &file.meta.location,
+                        Some(file.meta.size),
+                        &["protocol", "metaData"],
+                    )
+                    .await?
+                }
+            };
+            for action in actions {
+                take(action, &mut protocol, &mut metadata);
+            }
+        }
+    }
+    let protocol = protocol.ok_or(Error::MissingAction {
+        action: "protocol",
+        version,
+    })?;
+    let metadata = metadata.ok_or(Error::MissingAction {
+        action: "metaData",
+        version,
+    })?;
+    Ok((protocol, metadata))
 }
 
 /// Reads a whole object.
@@ -401,4 +652,95 @@ pub(crate) async fn get_bytes(
         .bytes()
         .await
         .map_err(|e| Error::store(context(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_pieces_end_at_line_ends_and_count_lines() {
+        let text = b"aaaa\nbb\ncccccc\nd\n\ne";
+        let pieces = line_pieces(text, 3);
+        let mut joined = Vec::new();
+        let mut lines = 0;
+        for (range, before) in &pieces {
+            assert_eq!(*before, lines);
+            let piece = &text[range.clone()];
+            assert!(range.end == text.len() || piece.ends_with(b"\n"));
+            lines += piece.iter().filter(|b| **b == b'\n').count();
+            joined.extend_from_slice(piece);
+        }
+        assert_eq!(joined, text);
+        assert_eq!(pieces.len(), 3);
+        assert!(line_pieces(b"", 3).is_empty());
+    }
+
+    /// A commit of `files` adds (and a remove after every tenth), with file `bad` (if any)
+    /// replaced by an invalid line: line `2 + bad + bad / 10` of the file.
+    fn big_commit(files: usize, bad: Option<usize>) -> Vec<u8> {
+        let mut text = Vec::new();
+        text.extend_from_slice(br#"{"commitInfo":{"timestamp":5,"operation":"WRITE"}}"#);
+        text.push(b'\n');
+        for i in 0..files {
+            if Some(i) == bad {
+                text.extend_from_slice(b"{oops\n");
+                continue;
+            }
+            let line = format!(
+                r#"{{"add":{{"path":"part={}/file-{i:08}-with-a-rather-long-name-to-make-the-commit-large.parquet","partitionValues":{{"part":"{}"}},"size":{i},"modificationTime":0,"dataChange":true}}}}"#,
+                i % 7,
+                i % 7
+            );
+            text.extend_from_slice(line.as_bytes());
+            text.push(b'\n');
+            // Every tenth file is removed again a few lines later.
+            if i % 10 == 9 {
+                let line = format!(
+                    r#"{{"remove":{{"path":"part={}/file-{:08}-with-a-rather-long-name-to-make-the-commit-large.parquet","dataChange":true}}}}"#,
+                    (i - 3) % 7,
+                    i - 3
+                );
+                text.extend_from_slice(line.as_bytes());
+                text.push(b'\n');
+            }
+        }
+        text
+    }
+
+    #[tokio::test]
+    async fn a_large_commit_parsed_in_pieces_replays_like_one_parsed_whole() {
+        let location = TableLocation::parse("memory:///t").unwrap();
+        let text = big_commit(40_000, None);
+        assert!(text.len() > PARALLEL_PARSE_BYTES);
+        let path = location.log_root().join("00000000000000000000.json");
+        location
+            .store()
+            .put(&path, text.clone().into())
+            .await
+            .unwrap();
+        let listing = LogListing::list(&location, None).await.unwrap();
+        let files: Vec<LogFile> = listing.commits.values().cloned().collect();
+        let mut state = ReplayState::default();
+        let info = replay_commits(&location, &files, &mut state).await.unwrap();
+        assert_eq!(info.and_then(|ci| ci.timestamp()), Some(5));
+        let mut whole = ReplayState::default();
+        whole.apply(parse_commit(&text, "t").unwrap());
+        assert_eq!(state.files.len(), 36_000);
+        assert_eq!(state.files.len(), whole.files.len());
+        assert_eq!(state.tombstones.len(), whole.tombstones.len());
+        for add in whole.files.values() {
+            assert_eq!(state.files.get(&add.path, None), Some(add));
+        }
+
+        let bad = big_commit(40_000, Some(29_998));
+        location.store().put(&path, bad.into()).await.unwrap();
+        let listing = LogListing::list(&location, None).await.unwrap();
+        let files: Vec<LogFile> = listing.commits.values().cloned().collect();
+        let err = replay_commits(&location, &files, &mut ReplayState::default())
+            .await
+            .unwrap_err();
+        let line = 2 + 29_998 + 29_998 / 10;
+        assert!(err.to_string().contains(&format!("line {line} ")), "{err}");
+    }
 }

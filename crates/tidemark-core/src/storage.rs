@@ -25,6 +25,7 @@ pub struct TableLocation {
     root: Path,
     url: Url,
     allowed_prefixes: Vec<Url>,
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl TableLocation {
@@ -82,7 +83,15 @@ impl TableLocation {
                 });
             }
         };
-        Ok(Self::from_store(store, root, redact_url(&url)))
+        let local_root = if url.scheme() == "file" {
+            url.to_file_path().ok()
+        } else {
+            None
+        };
+        Ok(Self {
+            local_root,
+            ..Self::from_store(store, root, redact_url(&url))
+        })
     }
 
     /// Uses an existing object store, with the table at `root` inside it.
@@ -98,6 +107,7 @@ impl TableLocation {
             root,
             url,
             allowed_prefixes: Vec::new(),
+            local_root: None,
         }
     }
 
@@ -136,6 +146,13 @@ impl TableLocation {
     /// The table's URL, as given (normalised).
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// The table root as a directory of the local file system, when the table was opened from
+    /// a local path or `file://` URI by [`TableLocation::parse`] (its store is then the local
+    /// file system); `None` otherwise. Listing the log reads this directory directly.
+    pub fn local_root(&self) -> Option<&std::path::Path> {
+        self.local_root.as_deref()
     }
 
     /// The path of the `_delta_log/` folder.

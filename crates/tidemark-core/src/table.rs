@@ -93,9 +93,25 @@ impl Table {
                 .ok_or_else(|| crate::Error::TableNotFound {
                     location: self.location.url().to_string(),
                 })?;
-        // The newest metadata says whether (and since when) in-commit timestamps are recorded.
-        let latest = Snapshot::load_from_listing(&self.location, listing, latest_version).await?;
-        time_travel::version_at_timestamp(&self.location, listing, latest.metadata(), instant).await
+        // The newest metadata says whether (and since when) in-commit timestamps are recorded;
+        // it is read alone, without replaying the log (which is done in full if that fails).
+        let metadata = match crate::snapshot::protocol_and_metadata_at(
+            &self.location,
+            listing,
+            latest_version,
+        )
+        .await
+        {
+            Ok((protocol, metadata)) => {
+                crate::features::check_read_supported(&protocol)?;
+                metadata
+            }
+            Err(_) => Snapshot::load_from_listing(&self.location, listing, latest_version)
+                .await?
+                .metadata()
+                .clone(),
+        };
+        time_travel::version_at_timestamp(&self.location, listing, &metadata, instant).await
     }
 
     /// The commits of the table, newest first, at most `limit` of them.
