@@ -7,10 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, LargeListArray, ListArray, MapArray, RecordBatch, StructArray,
-    new_null_array,
-};
+use arrow::array::{Array, ArrayRef, AsArray, MapArray, RecordBatch, StructArray, new_null_array};
 use arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
@@ -462,6 +459,29 @@ pub fn fill_missing(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBatc
         .map_err(|e| Error::SchemaMismatch(e.to_string()))
 }
 
+/// A list (of either offset size) with its items filled as [`fill_array`] does; `array` is
+/// the same list, returned as it is when nothing was missing.
+fn fill_list<O: arrow::array::OffsetSizeTrait>(
+    array: &ArrayRef,
+    list: &arrow::array::GenericListArray<O>,
+    item: &arrow::datatypes::FieldRef,
+    target_item: &arrow::datatypes::FieldRef,
+) -> Result<ArrayRef> {
+    let values = fill_array(list.values(), target_item.data_type())?;
+    if values.data_type() == item.data_type() {
+        return Ok(array.clone());
+    }
+    let field = Field::new(item.name(), values.data_type().clone(), item.is_nullable());
+    arrow::array::GenericListArray::<O>::try_new(
+        Arc::new(field),
+        list.offsets().clone(),
+        values,
+        list.nulls().cloned(),
+    )
+    .map(|a| Arc::new(a) as ArrayRef)
+    .map_err(|e| Error::SchemaMismatch(e.to_string()))
+}
+
 /// The array with the struct fields of `target` it lacks added as nulls, at any depth.
 fn fill_array(array: &ArrayRef, target: &ArrowType) -> Result<ArrayRef> {
     let rebuild = |e: arrow::error::ArrowError| Error::SchemaMismatch(e.to_string());
@@ -491,41 +511,15 @@ fn fill_array(array: &ArrayRef, target: &ArrowType) -> Result<ArrayRef> {
                 .map(|a| Arc::new(a) as ArrayRef)
                 .map_err(rebuild)
         }
-        (ArrowType::List(item), ArrowType::List(target_item)) => {
-            let Some(list) = array.as_list_opt::<i32>() else {
-                return Ok(array.clone());
-            };
-            let values = fill_array(list.values(), target_item.data_type())?;
-            if values.data_type() == item.data_type() {
-                return Ok(array.clone());
-            }
-            let field = Field::new(item.name(), values.data_type().clone(), item.is_nullable());
-            ListArray::try_new(
-                Arc::new(field),
-                list.offsets().clone(),
-                values,
-                list.nulls().cloned(),
-            )
-            .map(|a| Arc::new(a) as ArrayRef)
-            .map_err(rebuild)
-        }
+        (ArrowType::List(item), ArrowType::List(target_item)) => match array.as_list_opt::<i32>() {
+            Some(list) => fill_list(array, list, item, target_item),
+            None => Ok(array.clone()),
+        },
         (ArrowType::LargeList(item), ArrowType::List(target_item)) => {
-            let Some(list) = array.as_list_opt::<i64>() else {
-                return Ok(array.clone());
-            };
-            let values = fill_array(list.values(), target_item.data_type())?;
-            if values.data_type() == item.data_type() {
-                return Ok(array.clone());
+            match array.as_list_opt::<i64>() {
+                Some(list) => fill_list(array, list, item, target_item),
+                None => Ok(array.clone()),
             }
-            let field = Field::new(item.name(), values.data_type().clone(), item.is_nullable());
-            LargeListArray::try_new(
-                Arc::new(field),
-                list.offsets().clone(),
-                values,
-                list.nulls().cloned(),
-            )
-            .map(|a| Arc::new(a) as ArrayRef)
-            .map_err(rebuild)
         }
         (ArrowType::Map(entries_field, sorted), ArrowType::Map(target_entries, _)) => {
             let (Some(map), ArrowType::Struct(have), ArrowType::Struct(want)) = (
