@@ -111,6 +111,7 @@ impl Snapshot {
         if let Some(checkpoint) = &segment.checkpoint {
             apply_checkpoint(location, checkpoint, &mut state).await?;
         }
+        state.files.reserve(likely_adds(&segment.commits));
         let last_commit_info = replay_commits(location, &segment.commits, &mut state).await?;
         // Only the target version's commit info says anything about its timestamp.
         let last_commit_info = last_commit_info.filter(|_| {
@@ -298,6 +299,20 @@ impl Snapshot {
             .get("delta.enableInCommitTimestamps")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
+}
+
+/// The shortest `add` line a commit can hold is about this long (path, size, time, flags).
+const MIN_ADD_LINE_BYTES: u64 = 100;
+
+/// At most this many files are reserved for ahead of a replay.
+const MAX_RESERVED_FILES: u64 = 4_000_000;
+
+/// An upper bound on the files `commits` can add, from their sizes: reserving it up front
+/// spares the replay state repeated doubling (each doubling copies every file so far and, for
+/// a moment, holds both copies). Unused capacity is address space the allocator never touches.
+fn likely_adds(commits: &[LogFile]) -> usize {
+    let bytes: u64 = commits.iter().map(|c| c.meta.size).sum();
+    usize::try_from((bytes / MIN_ADD_LINE_BYTES).min(MAX_RESERVED_FILES)).unwrap_or(0)
 }
 
 fn is_unreadable_checkpoint(err: &Error) -> bool {
