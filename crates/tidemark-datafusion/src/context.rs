@@ -13,7 +13,9 @@ use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::parser::Statement as DFStatement;
-use datafusion::sql::sqlparser::ast::{Insert, ObjectName, Statement, TableObject};
+use datafusion::sql::sqlparser::ast::{
+    Ident, Insert, ObjectName, ObjectNamePart, Statement, TableObject,
+};
 use tidemark_core::alter::alter_table;
 use tidemark_core::commit::CommitMetadata;
 use tidemark_core::snapshot::Snapshot;
@@ -424,15 +426,7 @@ struct InsertTarget {
 
 /// The table reference of a name as DataFusion resolves it (unquoted parts lower-cased).
 fn reference_of(name: &ObjectName) -> TableReference {
-    let parts: Vec<String> = name
-        .0
-        .iter()
-        .map(|part| match part.as_ident() {
-            Some(ident) if ident.quote_style.is_some() => ident.value.clone(),
-            Some(ident) => ident.value.to_lowercase(),
-            None => part.to_string(),
-        })
-        .collect();
+    let parts: Vec<String> = name.0.iter().map(normalized_part).collect();
     match parts.as_slice() {
         [table] => TableReference::bare(table.clone()),
         [schema, table] => TableReference::partial(schema.clone(), table.clone()),
@@ -445,9 +439,22 @@ fn reference_of(name: &ObjectName) -> TableReference {
 
 /// A one-part name's text, without quotes, as DataFusion normalizes it.
 fn unquoted(name: &ObjectName) -> String {
-    match name.0.first().and_then(|p| p.as_ident()) {
-        Some(ident) if ident.quote_style.is_some() => ident.value.clone(),
-        Some(ident) => ident.value.to_lowercase(),
-        None => name.to_string(),
+    name.0
+        .first()
+        .map_or_else(|| name.to_string(), normalized_part)
+}
+
+/// An identifier as DataFusion normalizes it: quoted names kept, others lower-cased.
+pub(crate) fn normalized_ident(ident: &Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
     }
+}
+
+/// One part of a name, normalized as [`normalized_ident`] does.
+pub(crate) fn normalized_part(part: &ObjectNamePart) -> String {
+    part.as_ident()
+        .map_or_else(|| part.to_string(), normalized_ident)
 }

@@ -33,6 +33,8 @@ use datafusion::sql::sqlparser::ast::{
 use tidemark_core::alter::AlterOperation;
 use tidemark_core::schema::{DataType, StructType};
 
+use crate::context::normalized_ident;
+
 /// A schema change of a Tidemark table found in a statement: the table's name and the change.
 #[derive(Debug)]
 pub(crate) struct SchemaChange {
@@ -116,12 +118,12 @@ async fn alter_operation(
             old_column_name,
             new_column_name,
         } => Ok(AlterOperation::RenameColumn {
-            from: ident_name(old_column_name),
-            to: ident_name(new_column_name),
+            from: normalized_ident(old_column_name),
+            to: normalized_ident(new_column_name),
         }),
         AlterTableOperation::DropColumn { column_names, .. } => match column_names.as_slice() {
             [name] => Ok(AlterOperation::DropColumn {
-                name: ident_name(name),
+                name: normalized_ident(name),
             }),
             _ => Err(unsupported(format!(
                 "ALTER TABLE {table} drops {} columns at once; drop one column per statement",
@@ -132,7 +134,7 @@ async fn alter_operation(
             column_name,
             op: AlterColumnOperation::DropNotNull,
         } => Ok(AlterOperation::SetNullable {
-            name: ident_name(column_name),
+            name: normalized_ident(column_name),
         }),
         AlterTableOperation::SetTblProperties { table_properties } => {
             match table_properties.as_slice() {
@@ -182,24 +184,15 @@ async fn add_column(ctx: &SessionContext, column: &ColumnDef) -> Result<AlterOpe
         .map(|f| f.data_type)
         .ok_or_else(|| DataFusionError::Internal("a one-column schema has no column".into()))?;
     Ok(AlterOperation::AddColumn {
-        name: ident_name(&column.name),
+        name: normalized_ident(&column.name),
         data_type,
         nullable,
     })
 }
 
-/// A column name as DataFusion normalizes it: quoted names kept, others lower-cased.
-fn ident_name(ident: &Ident) -> String {
-    if ident.quote_style.is_some() {
-        ident.value.clone()
-    } else {
-        ident.value.to_lowercase()
-    }
-}
-
 fn part_name(ident: Option<&Ident>) -> Result<String> {
     ident
-        .map(ident_name)
+        .map(normalized_ident)
         .ok_or_else(|| unsupported("a column must be named by an identifier".to_string()))
 }
 

@@ -45,6 +45,7 @@ use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{Insert, Statement};
 use tidemark_core::write::SchemaMode;
 
+use crate::context::normalized_part;
 use crate::provider::TidemarkTable;
 use crate::sink::TidemarkSink;
 
@@ -174,11 +175,7 @@ pub(crate) async fn plan_evolving_insert(
         .columns
         .iter()
         .map(|name| match name.0.as_slice() {
-            [part] => match part.as_ident() {
-                Some(ident) if ident.quote_style.is_some() => Ok(ident.value.clone()),
-                Some(ident) => Ok(ident.value.to_lowercase()),
-                None => Ok(part.to_string()),
-            },
+            [part] => Ok(normalized_part(part)),
             _ => Err(DataFusionError::Plan(format!(
                 "INSERT names the column '{name}' by a path; name top-level columns only"
             ))),
