@@ -8,21 +8,20 @@
 //!
 //! Each builds its own small inputs in a temporary directory. Run with
 //! `cargo bench -p tidemark --bench micro` (add a filter, e.g. `-- replay`, to run one).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use object_store::ObjectStoreExt;
-use tidemark::core::TableLocation;
-use tidemark::core::actions::{Action, for_each_action};
-use tidemark::core::checkpoint_read::read_checkpoint_parquet;
-use tidemark::core::checkpoint_write::write_checkpoint;
-use tidemark::core::log_segment::commit_file_name;
-use tidemark::core::predicate::PartitionPredicate;
-use tidemark::core::replay::ReplayState;
+use tidemark::core::checkpoint::write_checkpoint;
+use tidemark::core::log::actions::{Action, for_each_action};
+use tidemark::core::log::stats::FileStats;
 use tidemark::core::schema::{ColumnMappingMode, PrimitiveType, StructField, StructType};
-use tidemark::core::snapshot::Snapshot;
-use tidemark::core::stats::FileStats;
+use tidemark::core::testing::{
+    PartitionPredicate, ReplayState, commit_file_name, read_checkpoint_parquet,
+};
+use tidemark::core::{Table, TableLocation, VersionSpec};
 
 /// Files in the generated commits and checkpoint.
 const FILES: usize = 10_000;
@@ -77,7 +76,10 @@ fn build_table(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, TableLocatio
             async move { store.put(&path, text.into_bytes().into()).await }
         };
         put(0, first_commit(FILES)).await.expect("commit 0");
-        let snapshot = Snapshot::load(&location, Some(0)).await.expect("version 0");
+        let snapshot = Table::from_location(location.clone())
+            .snapshot(VersionSpec::Version(0))
+            .await
+            .expect("version 0");
         write_checkpoint(&snapshot).await.expect("checkpoint");
         for version in 1..=20u64 {
             let line = add_line(FILES + version as usize);
@@ -125,7 +127,7 @@ fn checkpoint_and_open(c: &mut Criterion) {
     c.bench_function("open/latest", |b| {
         b.iter(|| {
             let snapshot = rt
-                .block_on(Snapshot::load(&location, None))
+                .block_on(Table::from_location(location.clone()).snapshot(VersionSpec::Latest))
                 .expect("snapshot");
             black_box(snapshot.num_files())
         })

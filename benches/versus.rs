@@ -17,6 +17,7 @@
 //! - `sql <table>`, `sql-floor <table>`: the two queries of workload 5 through
 //!   `TidemarkContext`, and through DataFusion over the table's Parquet files.
 //! - `mem <table>`: peak RSS (VmHWM) after opening the latest snapshot (workload 6).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 /// The same allocator as the `tidemark` binary (delta-rs's Python wheel links jemalloc).
 #[global_allocator]
@@ -36,11 +37,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use serde_json::json;
-use tidemark::core::TableLocation;
-use tidemark::core::checkpoint_write::write_checkpoint;
-use tidemark::core::snapshot::Snapshot;
-use tidemark::core::table::{Table, VersionSpec};
-use tidemark::core::write::{TableOptions, WriteBuilder};
+use tidemark::core::checkpoint::write_checkpoint;
+use tidemark::core::{Table, TableLocation, TableOptions, VersionSpec, WriteBuilder};
 use tidemark::datafusion::TidemarkContext;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -217,7 +215,9 @@ fn location(path: &str) -> BenchResult<TableLocation> {
 }
 
 fn writer(loc: &TableLocation, partition: Option<&str>) -> WriteBuilder {
-    let builder = WriteBuilder::new(loc.clone());
+    let builder = Table::from_location(loc.clone())
+        .write()
+        .with_create_if_missing(true);
     match partition {
         Some(p) => builder.with_partition_columns([p]),
         None => builder,
@@ -238,7 +238,9 @@ async fn build_log(path: &str, commits: u64) -> BenchResult<()> {
         in_commit_timestamps: false,
         ..TableOptions::default()
     };
-    WriteBuilder::new(loc.clone())
+    Table::from_location(loc.clone())
+        .write()
+        .with_create_if_missing(true)
         .with_table_options(options)
         .execute_batches(vec![first])
         .await?;
@@ -264,7 +266,9 @@ async fn build_log(path: &str, commits: u64) -> BenchResult<()> {
             .set_modified(when)?;
     }
     for v in (100..commits).step_by(100) {
-        let snapshot = Snapshot::load(&loc, Some(v)).await?;
+        let snapshot = Table::from_location(loc.clone())
+            .snapshot(VersionSpec::Version(v))
+            .await?;
         write_checkpoint(&snapshot).await?;
     }
     Ok(())
@@ -350,13 +354,17 @@ async fn run(args: &[String]) -> BenchResult<()> {
             let (_, batches) = read_ipc(arg(1)?)?;
             let loc = location(arg(2)?)?;
             let n: usize = arg(3)?.parse()?;
-            WriteBuilder::new(loc.clone())
+            Table::from_location(loc.clone())
+                .write()
+                .with_create_if_missing(true)
                 .execute_batches(vec![batches[0].clone()])
                 .await?;
             let start = Instant::now();
             for i in 0..n {
                 let batch = batches[1 + i % (batches.len() - 1)].clone();
-                WriteBuilder::new(loc.clone())
+                Table::from_location(loc.clone())
+                    .write()
+                    .with_create_if_missing(true)
                     .execute_batches(vec![batch])
                     .await?;
             }
@@ -370,7 +378,9 @@ async fn run(args: &[String]) -> BenchResult<()> {
         "open" => {
             let loc = location(arg(1)?)?;
             let start = Instant::now();
-            let snapshot = Snapshot::load(&loc, None).await?;
+            let snapshot = Table::from_location(loc.clone())
+                .snapshot(VersionSpec::Latest)
+                .await?;
             let files = snapshot.num_files();
             emit(
                 &format!("open_latest_{}", arg(2)?),
@@ -436,7 +446,9 @@ async fn run(args: &[String]) -> BenchResult<()> {
         "mem" => {
             let loc = location(arg(1)?)?;
             let before = vm_hwm_kib();
-            let snapshot = Snapshot::load(&loc, None).await?;
+            let snapshot = Table::from_location(loc.clone())
+                .snapshot(VersionSpec::Latest)
+                .await?;
             let after = vm_hwm_kib();
             println!(
                 "{}",

@@ -8,7 +8,7 @@ use object_store::ObjectStoreExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use tidemark_core::TableLocation;
-use tidemark_core::checkpoint_read::read_checkpoint_parquet;
+use tidemark_core::testing::read_checkpoint_parquet;
 
 fuzz_target!(|bytes: &[u8]| {
     let runtime = tokio::runtime::Builder::new_current_thread()

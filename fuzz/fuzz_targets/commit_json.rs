@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tidemark_core::actions::parse_commit;
+use tidemark_core::testing::parse_commit;
 
 fuzz_target!(|bytes: &[u8]| {
     if let Ok(actions) = parse_commit(bytes, "fuzz.json") {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tidemark_core::deletion_vector::{parse_bitmap, serialize_bitmap};
+use tidemark_core::testing::{parse_bitmap, serialize_bitmap};
 
 fuzz_target!(|bytes: &[u8]| {
     if let Ok(bitmap) = parse_bitmap(bytes) {

@@ -3,7 +3,8 @@
 
 use arrow::datatypes::{DataType, TimeUnit};
 use libfuzzer_sys::fuzz_target;
-use tidemark_core::partition::{escape_path_component, partition_array, unescape_path_component};
+use tidemark_core::partition::partition_array;
+use tidemark_core::testing::{escape_path_component, unescape_path_component};
 
 fuzz_target!(|bytes: &[u8]| {
     let text = String::from_utf8_lossy(bytes);

@@ -1,9 +1,9 @@
 //! `tidemark alter` and the `--schema-mode` option of `tidemark write`.
 
 use clap::Subcommand;
-use tidemark_core::alter::{AlterOperation, alter_table};
+use tidemark_core::SchemaMode;
+use tidemark_core::schema::{AlterOperation, alter_table};
 use tidemark_core::schema::{DataType, PrimitiveType, format_column_path, parse_column_path};
-use tidemark_core::write::SchemaMode;
 
 use crate::error::{CliError, CliResult};
 
@@ -130,7 +130,7 @@ fn new_field_name(old: &str, new: &str) -> CliResult<String> {
 pub(crate) async fn alter(
     table: &str,
     change: AlterChange,
-    commit: tidemark_core::commit::CommitMetadata,
+    commit: tidemark_core::CommitMetadata,
 ) -> CliResult<()> {
     let operation = match change {
         AlterChange::AddColumn {
@@ -172,25 +172,23 @@ pub(crate) async fn alter(
 }
 
 /// The schema changes a commit with a `metaData` action made (see
-/// [`tidemark_core::evolution::schema_changes`]); `["schema"]` when the versions cannot be
+/// [`tidemark_core::schema::schema_changes`]); `["schema"]` when the versions cannot be
 /// compared, and empty when only properties changed.
 pub(crate) async fn schema_changes(
     location: &tidemark_core::TableLocation,
     version: u64,
 ) -> Vec<String> {
-    use tidemark_core::snapshot::Snapshot;
-    let Ok(new) = Snapshot::load(location, Some(version)).await else {
+    use tidemark_core::{Table, VersionSpec};
+    let table = Table::from_location(location.clone());
+    let Ok(new) = table.snapshot(VersionSpec::Version(version)).await else {
         return vec!["schema".into()];
     };
     let old = match version.checked_sub(1) {
-        Some(v) => match Snapshot::load(location, Some(v)).await {
+        Some(v) => match table.snapshot(VersionSpec::Version(v)).await {
             Ok(s) => Some(s),
             Err(_) => return vec!["schema".into()],
         },
         None => None,
     };
-    tidemark_core::evolution::schema_changes(
-        old.as_ref().map(|s| s.schema().as_ref()),
-        new.schema(),
-    )
+    tidemark_core::schema::schema_changes(old.as_ref().map(|s| s.schema().as_ref()), new.schema())
 }

@@ -5,12 +5,12 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
-use tidemark_core::commit::CommitMetadata;
-use tidemark_core::scan::ScanBuilder;
+use tidemark_core::CommitMetadata;
+use tidemark_core::ScanBuilder;
+use tidemark_core::Snapshot;
 use tidemark_core::schema::StructType;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::{Table, VersionSpec};
-use tidemark_core::write::{TableOptions, WriteBuilder, WriteMode, create_table};
+use tidemark_core::{Table, VersionSpec};
+use tidemark_core::{TableOptions, WriteMode};
 
 use crate::error::{CliError, CliResult};
 use crate::input::open_inputs;
@@ -94,7 +94,7 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
             let target = match (at.version, &at.timestamp, at.snapshot, at.tag) {
                 (Some(v), ..) => VersionSpec::Version(v),
                 (None, Some(t), ..) => {
-                    VersionSpec::Timestamp(tidemark_core::time_travel::parse_instant(t)?)
+                    VersionSpec::Timestamp(tidemark_core::snapshot::parse_instant(t)?)
                 }
                 (None, None, Some(id), _) => VersionSpec::SnapshotId(id),
                 (None, None, None, Some(tag)) => VersionSpec::Tag(tag),
@@ -110,7 +110,8 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
                 properties: key_values(&commit.meta, "meta")?,
             };
             let location = tidemark_core::TableLocation::parse(&table)?;
-            let outcome = tidemark_core::restore::restore(&location, target, metadata).await?;
+            let outcome =
+                tidemark_core::maintenance::restore::restore(&location, target, metadata).await?;
             eprintln!(
                 "restored version {}: {} files added back, {} removed",
                 outcome.restored_version, outcome.files_added, outcome.files_removed
@@ -136,13 +137,13 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
                 }
                 None => None,
             };
-            let options = tidemark_core::vacuum::VacuumOptions {
+            let options = tidemark_core::maintenance::vacuum::VacuumOptions {
                 retention_ms,
                 dry_run: !execute,
                 allow_short_retention,
             };
             let location = tidemark_core::TableLocation::parse(&table)?;
-            let report = tidemark_core::vacuum::vacuum(&location, options).await?;
+            let report = tidemark_core::maintenance::vacuum::vacuum(&location, options).await?;
             let verb = if report.dry_run {
                 "would delete"
             } else {
@@ -191,7 +192,7 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
         }
         Command::Checkpoint { table } => {
             let snapshot = Table::open(&table)?.snapshot(VersionSpec::Latest).await?;
-            let summary = tidemark_core::checkpoint_write::write_checkpoint(&snapshot).await?;
+            let summary = tidemark_core::checkpoint::write_checkpoint(&snapshot).await?;
             println!(
                 "checkpoint at version {} ({} actions, {} files, {} bytes)",
                 summary.version, summary.actions, summary.add_files, summary.size_in_bytes
@@ -308,7 +309,7 @@ fn describe(snapshot: &Snapshot, format: DocFormat) -> CliResult<()> {
     let bytes: i64 = snapshot.files().map(|f| f.size).sum();
     let rows: Option<i64> = snapshot
         .files()
-        .map(tidemark_core::stats::live_rows)
+        .map(tidemark_core::log::stats::live_rows)
         .sum::<Option<i64>>();
     let schema = snapshot.schema();
     let mut properties: Vec<(&String, &String)> = metadata.configuration.iter().collect();
@@ -438,14 +439,14 @@ async fn create(
             CliError::Usage(format!("cannot read the schema file '{schema_path}': {e}"))
         })??;
     let location = tidemark_core::TableLocation::parse(uri)?;
-    let version = create_table(
-        &location,
+    Table::create_at(
+        location,
         &schema,
         table_options(partition_by, args)?,
         CommitMetadata::default(),
     )
     .await?;
-    println!("version {version}");
+    println!("version 0");
     Ok(())
 }
 
@@ -486,8 +487,8 @@ async fn write(request: WriteRequest) -> CliResult<()> {
             )));
         }
     }
-    let location = tidemark_core::TableLocation::parse(&request.table)?;
-    let snapshot = match Snapshot::load(&location, None).await {
+    let table = Table::open(&request.table)?;
+    let snapshot = match table.snapshot(VersionSpec::Latest).await {
         Ok(snapshot) => Some(std::sync::Arc::new(snapshot)),
         Err(tidemark_core::Error::TableNotFound { .. }) => None,
         Err(e) => return Err(e.into()),
@@ -502,7 +503,8 @@ async fn write(request: WriteRequest) -> CliResult<()> {
         author: request.commit.author.clone(),
         properties: key_values(&request.commit.meta, "meta")?,
     };
-    let mut builder = WriteBuilder::new(location);
+    // The command creates the table on its first write.
+    let mut builder = table.write().with_create_if_missing(true);
     // The write reads the snapshot just loaded, instead of replaying the log again.
     if let Some(snapshot) = snapshot {
         builder = builder.with_read_snapshot(snapshot);

@@ -34,11 +34,46 @@ pub enum CliError {
     Check(String),
 }
 
+impl From<tidemark_datafusion::Error> for CliError {
+    fn from(error: tidemark_datafusion::Error) -> Self {
+        match error {
+            tidemark_datafusion::Error::Tidemark(e) => CliError::Tidemark(e),
+            tidemark_datafusion::Error::DataFusion(e) => CliError::DataFusion(e),
+            other => CliError::DataFusion(other.into()),
+        }
+    }
+}
+
 /// A query error without DataFusion's nesting of "External error: …" prefixes.
 fn sql_message(error: &datafusion::error::DataFusionError) -> String {
     let text = error.to_string();
     let text = text.strip_prefix("External error: ").unwrap_or(&text);
     text.replace('\n', " ")
+}
+
+impl CliError {
+    /// The `tidemark` command that helps with this error, if there is one: the library's
+    /// messages speak in library terms, and the command line adds its own way out.
+    pub fn hint(&self) -> Option<&'static str> {
+        use tidemark_core::Error;
+        match self {
+            CliError::Tidemark(error) => match error {
+                Error::TagNotFound { .. } => Some("`tidemark tag TABLE list` shows the tags"),
+                Error::PinNotFound { .. } => Some("`tidemark pin TABLE list` shows the pins"),
+                Error::InvalidSnapshotId { .. } => {
+                    Some("`tidemark describe TABLE` prints the snapshot id of a version")
+                }
+                Error::CommitOutcomeUnknown { .. } => {
+                    Some("`tidemark history TABLE` shows whether the version was committed")
+                }
+                Error::SchemaMismatch(reason) if reason.contains("schema mode 'merge'") => Some(
+                    "write with `--schema-mode merge` to add new columns or fill missing ones with nulls",
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// Result alias of the CLI.

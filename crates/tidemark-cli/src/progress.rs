@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tidemark_core::write::{ProgressCallback, WriteProgress};
+use tidemark_core::{ProgressCallback, WriteProgress};
 
 /// How often the line is redrawn.
 const REDRAW: Duration = Duration::from_millis(200);

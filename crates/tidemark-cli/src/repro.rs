@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use tidemark_core::TableLocation;
-use tidemark_core::lineage::{LineageNode, lineage};
-use tidemark_core::manifest::{Manifest, build_manifest, verify_manifest};
-use tidemark_core::pin::{PinOptions, create_pin, list_pins, release_pin};
-use tidemark_core::protection::Reference;
-use tidemark_core::table::{Table, VersionSpec};
-use tidemark_core::tag::{TagOptions, create_tag, delete_tag, list_tags};
-use tidemark_core::vacuum::VacuumReport;
+use tidemark_core::extensions::Reference;
+use tidemark_core::extensions::lineage::{LineageNode, lineage};
+use tidemark_core::extensions::manifest::{Manifest, build_manifest, verify_manifest};
+use tidemark_core::extensions::pin::{PinOptions, create_pin, list_pins, release_pin};
+use tidemark_core::extensions::tag::{TagOptions, create_tag, delete_tag, list_tags};
+use tidemark_core::maintenance::vacuum::VacuumReport;
+use tidemark_core::{Table, VersionSpec};
 
 use crate::VersionArgs;
 use crate::error::{CliError, CliResult};
@@ -87,9 +87,7 @@ pub(crate) enum PinAction {
 pub(crate) fn version_spec(at: &VersionArgs) -> CliResult<VersionSpec> {
     Ok(match (&at.version, &at.timestamp, &at.snapshot, &at.tag) {
         (Some(v), ..) => VersionSpec::Version(*v),
-        (None, Some(t), ..) => {
-            VersionSpec::Timestamp(tidemark_core::time_travel::parse_instant(t)?)
-        }
+        (None, Some(t), ..) => VersionSpec::Timestamp(tidemark_core::snapshot::parse_instant(t)?),
         (None, None, Some(id), _) => VersionSpec::SnapshotId(id.clone()),
         (None, None, None, Some(tag)) => VersionSpec::Tag(tag.clone()),
         (None, None, None, None) => VersionSpec::Latest,
@@ -199,7 +197,7 @@ pub(crate) async fn pin(table: &str, action: PinAction) -> CliResult<()> {
         } => {
             let expires_time_ms = match (expires, ttl_hours) {
                 (Some(text), _) => {
-                    Some(tidemark_core::time_travel::parse_instant(&text)?.timestamp_millis())
+                    Some(tidemark_core::snapshot::parse_instant(&text)?.timestamp_millis())
                 }
                 (None, Some(hours)) if hours.is_finite() && hours >= 0.0 => {
                     Some(Utc::now().timestamp_millis() + (hours * 3_600_000.0) as i64)

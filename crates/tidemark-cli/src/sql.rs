@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
-use tidemark_core::write::SchemaMode;
+use tidemark_core::SchemaMode;
 use tidemark_datafusion::TidemarkContext;
 
 use crate::error::{CliError, CliResult};

@@ -1,16 +1,11 @@
-//! End-to-end tests of the `tidemark` binary on the example table and the corpus.
+//! End-to-end tests of the `tidemark` binary on the example table and the tables of tests/data.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sales")
-}
-
-fn corpus(table: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(table)
+    tidemark_testdata::example("sales")
 }
 
 fn tidemark(args: &[&str]) -> Output {
@@ -168,7 +163,9 @@ fn errors_are_one_line_and_exit_non_zero() {
 fn refuses_a_table_with_an_unknown_reader_feature() {
     let output = tidemark(&[
         "describe",
-        corpus("delta-rs/simple_table_features").to_str().unwrap(),
+        tidemark_testdata::table("delta-rs/simple_table_features")
+            .to_str()
+            .unwrap(),
     ]);
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();

@@ -1,21 +1,13 @@
 //! End-to-end tests of schema evolution through the `tidemark` binary: `write --schema-mode`,
 //! `alter`, and `history` marking the commits that changed the schema.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{ok, tidemark};
-
-fn fails(args: &[&str]) -> String {
-    let output = tidemark(args);
-    assert!(
-        !output.status.success(),
-        "tidemark {args:?} should have failed"
-    );
-    String::from_utf8(output.stderr).unwrap()
-}
+use common::{fails, ok};
 
 fn log_files(table: &Path) -> BTreeSet<String> {
     std::fs::read_dir(table.join("_delta_log"))

@@ -2,23 +2,15 @@
 //! column paths (`address.city`, backtick quoting), read back with `scan --version` and
 //! `describe --version`, history naming nested changes, and refused changes leaving the table
 //! unchanged.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{ok, tidemark};
+use common::{fails, ok};
 use serde_json::Value;
-
-fn fails(args: &[&str]) -> String {
-    let output = tidemark(args);
-    assert!(
-        !output.status.success(),
-        "tidemark {args:?} should have failed"
-    );
-    String::from_utf8(output.stderr).unwrap()
-}
 
 /// Every file under the table, relative to it.
 fn listing(table: &Path) -> BTreeSet<String> {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the reproducibility commands of the `tidemark` binary: snapshot ids,
 //! tags, pins and vacuum, manifests and verify, lineage.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 

@@ -1,16 +1,17 @@
 //! `tidemark sql`: queries with time travel on registered tables and on tables named by path,
 //! output formats, the interactive shell fed from standard input, and errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::{ok, tidemark};
 
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sales")
+    tidemark_testdata::example("sales")
 }
 
 #[test]

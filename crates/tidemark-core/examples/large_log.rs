@@ -10,13 +10,13 @@
 //! `commits N`: N commits of one `add` each. `files N`: N live files, in commits of 10,000
 //! `add` actions each. The table is written under a temporary directory, removed at the end.
 //! Figures are recorded in RELIABILITY.md.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::Write;
 use std::time::Instant;
 
-use tidemark_core::TableLocation;
-use tidemark_core::checkpoint_write::write_checkpoint;
-use tidemark_core::snapshot::Snapshot;
+use tidemark_core::checkpoint::write_checkpoint;
+use tidemark_core::{Table, TableLocation, VersionSpec};
 
 /// Peak resident set size of this process, in MiB (Linux only; 0 elsewhere).
 fn peak_mib() -> u64 {
@@ -108,7 +108,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let location = TableLocation::parse(table.to_str().ok_or("path")?)?;
 
     let started = Instant::now();
-    let snapshot = Snapshot::load(&location, None).await?;
+    let snapshot = Table::from_location(location.clone())
+        .snapshot(VersionSpec::Latest)
+        .await?;
     println!(
         "opened version {} with {} files from JSON commits in {:.1?} (peak {} MiB)",
         snapshot.version(),
@@ -129,7 +131,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(snapshot);
 
     let started = Instant::now();
-    let again = Snapshot::load(&location, None).await?;
+    let again = Table::from_location(location.clone())
+        .snapshot(VersionSpec::Latest)
+        .await?;
     println!(
         "opened version {} with {} files through the checkpoint in {:.1?} (peak {} MiB)",
         again.version(),

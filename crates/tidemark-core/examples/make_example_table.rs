@@ -3,6 +3,7 @@
 //! README's first command has an old version to read before Tidemark writes tables itself.
 //!
 //! Run: `cargo run -p tidemark-core --example make_example_table -- examples/sales`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::fs;
 use std::path::Path;

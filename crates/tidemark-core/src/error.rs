@@ -218,7 +218,7 @@ pub enum Error {
     /// A put of a commit failed ambiguously and the version could not be read back, so whether
     /// this transaction committed is unknown.
     #[error(
-        "the outcome of commit version {version} is unknown: {reason}; check whether version {version} exists and records commitInfo.txnId {txn_id} (`tidemark history`) before writing again"
+        "the outcome of commit version {version} is unknown: {reason}; check whether version {version} exists and records commitInfo.txnId {txn_id} in the table's history before writing again"
     )]
     CommitOutcomeUnknown {
         /// The version tried.
@@ -231,7 +231,7 @@ pub enum Error {
 
     /// A snapshot id could not be parsed.
     #[error(
-        "invalid snapshot id '{id}': {reason}; a snapshot id looks like tm1.<table id>.<version>.<digest>, as `tidemark describe` prints it"
+        "invalid snapshot id '{id}': {reason}; a snapshot id looks like tm1.<table id>.<version>.<digest>, as Snapshot::snapshot_id returns it"
     )]
     InvalidSnapshotId {
         /// The id as given.
@@ -270,9 +270,7 @@ pub enum Error {
     },
 
     /// A tag does not exist.
-    #[error(
-        "no tag '{name}' on the table at '{location}'; `tidemark tag TABLE list` shows the tags"
-    )]
+    #[error("no tag '{name}' on the table at '{location}'; name one of the table's existing tags")]
     TagNotFound {
         /// The tag name.
         name: String,
@@ -292,7 +290,7 @@ pub enum Error {
     },
 
     /// A pin does not exist.
-    #[error("no pin '{id}' on the table at '{location}'; `tidemark pin TABLE list` shows the pins")]
+    #[error("no pin '{id}' on the table at '{location}'; name one of the table's existing pins")]
     PinNotFound {
         /// The pin id.
         id: String,

@@ -4,8 +4,8 @@
 //! The protocol gates ([`check_read_supported`]) read this table and nothing else, so adding
 //! support for a feature is a one-line change here.
 
-use crate::actions::{Metadata, Protocol};
 use crate::error::{Error, Result, UnsupportedFeature};
+use crate::log::actions::{Metadata, Protocol};
 use crate::schema::{DataType, StructField, StructType};
 
 /// Whether a feature constrains readers too, or only writers.
@@ -104,7 +104,7 @@ pub const MAX_WRITER_VERSION: i32 = 7;
 /// Looks a feature up by name.
 ///
 /// ```
-/// use tidemark_core::features::{lookup, FeatureKind};
+/// use tidemark_core::testing::{lookup, FeatureKind};
 /// let dv = lookup("deletionVectors").unwrap();
 /// assert_eq!(dv.kind, FeatureKind::ReaderWriter);
 /// assert!(lookup("blahabl").is_none());

@@ -3,11 +3,15 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::history::{self, CommitEntry};
-use crate::log_segment::LogListing;
+use crate::log::history::{self, CommitEntry};
+use crate::log::listing::LogListing;
+use crate::scan::ScanBuilder;
+use crate::schema::StructType;
 use crate::snapshot::Snapshot;
+use crate::snapshot::time_travel;
 use crate::storage::TableLocation;
-use crate::time_travel;
+use crate::transaction::commit::CommitMetadata;
+use crate::transaction::write::{TableOptions, WriteBuilder, create_table};
 
 /// Which version of a table to read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -22,15 +26,16 @@ pub enum VersionSpec {
     /// The version a snapshot id names (`tm1.<table id>.<version>.<digest>`), checked to be
     /// of this table and to hold the content the id was taken from.
     SnapshotId(String),
-    /// The version a tag names (see [`crate::tag`]), checked like a snapshot id.
+    /// The version a tag names (see [`crate::extensions::tag`]), checked like a snapshot id.
     Tag(String),
 }
 
-/// A Delta table at a location.
+/// A Delta table at a location: where reading ([`Table::snapshot`], [`Table::scan`]) and
+/// writing ([`Table::write`]) start. A table is created explicitly, by [`Table::create`].
 ///
 /// ```no_run
 /// # async fn demo() -> tidemark_core::Result<()> {
-/// use tidemark_core::table::{Table, VersionSpec};
+/// use tidemark_core::{Table, VersionSpec};
 /// let table = Table::open("/data/sales")?;
 /// let latest = table.snapshot(VersionSpec::Latest).await?;
 /// let old = table.snapshot(VersionSpec::Version(3)).await?;
@@ -60,6 +65,39 @@ impl Table {
         &self.location
     }
 
+    /// Creates a new, empty table (version 0: a schema and no data) at a URI or local path,
+    /// and returns it. Fails with [`crate::Error::TableAlreadyExists`] if a table is there.
+    pub async fn create(uri: &str, schema: &StructType, options: TableOptions) -> Result<Self> {
+        let table = Self::open(uri)?;
+        create_table(&table.location, schema, options, CommitMetadata::default()).await?;
+        Ok(table)
+    }
+
+    /// Creates a new, empty table at an existing location (one built with credentials or
+    /// retry settings, say), recording `commit`'s message, author and properties in version 0.
+    pub async fn create_at(
+        location: TableLocation,
+        schema: &StructType,
+        options: TableOptions,
+        commit: CommitMetadata,
+    ) -> Result<Self> {
+        create_table(&location, schema, options, commit).await?;
+        Ok(Self { location })
+    }
+
+    /// Starts a write of new data as one new version (an append unless the builder says
+    /// otherwise). The table must exist, unless the builder is told to create it
+    /// ([`WriteBuilder::with_create_if_missing`]).
+    pub fn write(&self) -> WriteBuilder {
+        WriteBuilder::new(self.location.clone())
+    }
+
+    /// Starts a scan of one version: loads its snapshot and returns a builder for the columns
+    /// and batch size to read.
+    pub async fn scan(&self, spec: VersionSpec) -> Result<ScanBuilder> {
+        Ok(ScanBuilder::new(self.snapshot(spec).await?))
+    }
+
     /// Loads a snapshot of the given version.
     pub async fn snapshot(&self, spec: VersionSpec) -> Result<Snapshot> {
         match spec {
@@ -71,11 +109,11 @@ impl Table {
                 Snapshot::load_from_listing(&self.location, &listing, version).await
             }
             VersionSpec::SnapshotId(id) => {
-                crate::snapshot_id::resolve(&self.location, &id.parse()?).await
+                crate::snapshot::id::resolve(&self.location, &id.parse()?).await
             }
             VersionSpec::Tag(name) => {
-                let tag = crate::tag::read_tag(&self.location, &name).await?;
-                crate::snapshot_id::resolve(&self.location, &tag.snapshot_id.parse()?).await
+                let tag = crate::extensions::tag::read_tag(&self.location, &name).await?;
+                crate::snapshot::id::resolve(&self.location, &tag.snapshot_id.parse()?).await
             }
         }
     }

@@ -1,10 +1,16 @@
-//! Conformance over `../shared/corpus`: tables written by Spark, delta-rs and others.
+//! Conformance over tables written by Spark, delta-rs and others, kept in the repository's
+//! `tests/data` (see its README):
 //!
 //! - every DAT case matches its expected rows at every version it gives;
 //! - every table that should open, opens at its latest version and scans, with the row count
 //!   the log's statistics predict where it has them;
 //! - every table that must be refused is refused with an error naming why;
 //! - the 300,000-file log-only table loads and reports the right number of files.
+//!
+//! The same checks run over the full shared corpus those tables were taken from
+//! (`../shared/corpus`, or `TIDEMARK_SHARED_CORPUS`) in an ignored test,
+//! `full_shared_corpus_conforms`, which `.ci/run` runs when the corpus is there.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -12,9 +18,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
-use tidemark_core::table::{Table, VersionSpec};
+use tidemark_core::{Table, VersionSpec};
 
-/// Tables that must be refused, by path below the corpus, with a word the error must contain
+/// Tables that must be refused, by path below the data root, with a word the error must contain
 /// (alternatives separated by `|`).
 const MUST_REFUSE: &[(&str, &str)] = &[
     ("delta-rs-damaged-logs/table_c", "version 12 is missing"),
@@ -147,11 +153,14 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dat_cases_match_expected_rows_at_every_version() {
-    let root = corpus().join("dat-early/out/reader_tests/generated");
+/// Where the DAT cases are, below a data root.
+const DAT_CASES: &str = "dat-early/out/reader_tests/generated";
+
+/// Checks every DAT case below `root` (a folder of cases, each with `delta/` and `expected/`)
+/// against its expected rows at every version it gives; returns how many versions matched.
+async fn check_dat_cases(root: &Path) -> usize {
     let mut checked = 0;
-    for case in std::fs::read_dir(&root).unwrap() {
+    for case in std::fs::read_dir(root).unwrap() {
         let case = case.unwrap().path();
         let table = Table::open(case.join("delta").to_str().unwrap()).unwrap();
         for expected in std::fs::read_dir(case.join("expected")).unwrap() {
@@ -181,23 +190,37 @@ async fn dat_cases_match_expected_rows_at_every_version() {
     }
     assert!(checked >= 10, "only {checked} expected versions found");
     eprintln!("DAT: {checked} expected versions matched");
+    checked
 }
 
-fn relative(path: &Path) -> String {
-    path.strip_prefix(corpus())
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dat_cases_match_expected_rows_at_every_version() {
+    check_dat_cases(&tidemark_testdata::table(DAT_CASES)).await;
+}
+
+fn relative(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
         .unwrap()
         .to_string_lossy()
         .replace('\\', "/")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_corpus_table_opens_and_scans_or_is_refused_with_a_reason() {
+/// Opens every table below `root` (at least `min_tables` of them): each opens at its latest
+/// version and scans with the row count its statistics predict, or is refused as
+/// [`MUST_REFUSE`] or [`NOT_SUPPORTED`] say. Every table of [`MUST_REFUSE`] must be there.
+async fn check_every_table(root: &Path, min_tables: usize) {
     let mut failures = BTreeMap::new();
     let (mut opened, mut log_only, mut refused, mut unsupported) = (0, 0, 0, 0);
-    let tables = table_dirs(&corpus());
+    let tables = tidemark_testdata::table_dirs(root);
+    assert!(
+        tables.len() >= min_tables,
+        "only {} tables below {}, expected at least {min_tables}",
+        tables.len(),
+        root.display()
+    );
     let scratch = tempfile::tempdir().unwrap();
     for dir in &tables {
-        let name = relative(dir);
+        let name = relative(dir, root);
         if let Some((_, word)) = NOT_SUPPORTED.iter().find(|(t, _)| *t == name) {
             let result = async {
                 Table::open(dir.to_str().unwrap())?
@@ -235,9 +258,11 @@ async fn every_corpus_table_opens_and_scans_or_is_refused_with_a_reason() {
             if !has_data {
                 return Ok::<_, tidemark_core::Error>(None);
             }
-            let expected_rows: Option<i64> =
-                snapshot.files().map(tidemark_core::stats::live_rows).sum();
-            let scan = tidemark_core::scan::ScanBuilder::new(snapshot).build()?;
+            let expected_rows: Option<i64> = snapshot
+                .files()
+                .map(tidemark_core::log::stats::live_rows)
+                .sum();
+            let scan = tidemark_core::ScanBuilder::new(snapshot).build()?;
             let batches: Vec<_> = futures::TryStreamExt::try_collect(scan.execute()).await?;
             Ok(Some((num_rows(&batches), expected_rows)))
         }
@@ -273,8 +298,9 @@ async fn every_corpus_table_opens_and_scans_or_is_refused_with_a_reason() {
         }
     }
     eprintln!(
-        "corpus: {opened} opened and scanned, {log_only} log-only tables opened, {refused} refused as they must be, \
+        "{}: {opened} opened and scanned, {log_only} log-only tables opened, {refused} refused as they must be, \
          {unsupported} refused as documented unsupported features, {} failed, of {} tables",
+        root.display(),
         failures.len(),
         tables.len()
     );
@@ -283,12 +309,31 @@ async fn every_corpus_table_opens_and_scans_or_is_refused_with_a_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_table_opens_and_scans_or_is_refused_with_a_reason() {
+    // tests/data holds 109 tables; a lower count means some went missing.
+    check_every_table(&tidemark_testdata::data_dir(), 109).await;
+}
+
+/// The same checks over the full shared corpus, when this machine has it. Ignored by default
+/// (a fresh clone has no `../shared/corpus`); `.ci/run` runs it when the corpus is there, and
+/// `cargo test -p tidemark-core --test conformance -- --ignored` runs it by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ../shared/corpus (or TIDEMARK_SHARED_CORPUS); run by .ci/run when present"]
+async fn full_shared_corpus_conforms() {
+    let corpus = tidemark_testdata::shared_corpus().unwrap_or_else(|| {
+        panic!(
+            "no shared corpus: set {} or put it at ../shared/corpus next to the repository",
+            tidemark_testdata::SHARED_CORPUS_ENV
+        )
+    });
+    eprintln!("shared corpus: {}", corpus.display());
+    check_dat_cases(&corpus.join(DAT_CASES)).await;
+    check_every_table(&corpus, 150).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_only_table_of_300k_files_loads() {
-    let archive = corpus().join("delta-kernel/300k-add-files-100-col-partitioned.tar.zst");
-    let dir = tempfile::tempdir().unwrap();
-    let decoder = zstd::stream::read::Decoder::new(std::fs::File::open(archive).unwrap()).unwrap();
-    tar::Archive::new(decoder).unpack(dir.path()).unwrap();
-    let table_dir = dir.path().join("300k-add-files-100-col-partitioned");
+    let (_dir, table_dir) = tidemark_testdata::unpack_300k();
     let table = Table::open(table_dir.to_str().unwrap()).unwrap();
     let snapshot = table.snapshot(VersionSpec::Latest).await.unwrap();
     // Count the adds in the log independently: every line with an "add" action.

@@ -6,29 +6,20 @@
 //! single-file checkpoint with and without fallback (tests/log_replay.rs), a deletion vector
 //! with a bad checksum or cardinality, or missing (unit tests in src/deletion_vector.rs), a
 //! bad JSON line naming file and line (unit test in src/actions.rs), missing commits and
-//! damaged logs of the conformance corpus (tests/conformance.rs).
-
-mod common;
+//! damaged logs of the conformance tables (tests/conformance.rs).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use common::*;
 use futures::TryStreamExt;
-use tidemark_core::scan::ScanBuilder;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::{Table, VersionSpec};
-use tidemark_core::write::WriteBuilder;
-use tidemark_core::{Error, TableLocation};
+use tidemark_core::ScanBuilder;
+use tidemark_core::Snapshot;
+use tidemark_core::{Table, VersionSpec};
 
-fn copy_table(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("t");
-    copy_dir(&corpus().join(name), &target);
-    (dir, target)
-}
+use tidemark_core::{Error, TableLocation};
 
 async fn load(path: &Path, version: Option<u64>) -> Result<Snapshot, Error> {
     let spec = version.map_or(VersionSpec::Latest, VersionSpec::Version);
@@ -70,7 +61,9 @@ async fn own_table() -> (tempfile::TempDir, PathBuf) {
             ],
         )
         .unwrap();
-        WriteBuilder::new(location.clone())
+        Table::from_location(location.clone())
+            .write()
+            .with_create_if_missing(true)
             .execute_batches(vec![batch])
             .await
             .unwrap();
@@ -139,7 +132,7 @@ const MULTI_PART: &str = "delta-kernel/v1-multi-part-struct-stats-only";
 
 #[tokio::test]
 async fn a_multi_part_checkpoint_missing_a_part_falls_back_to_the_commits() {
-    let (_dir, path) = copy_table(MULTI_PART);
+    let (_dir, path) = tidemark_testdata::copy_table(MULTI_PART);
     let baseline = load(&path, None).await.unwrap();
     std::fs::remove_file(
         path.join("_delta_log/00000000000000000005.checkpoint.0000000002.0000000003.parquet"),
@@ -152,7 +145,7 @@ async fn a_multi_part_checkpoint_missing_a_part_falls_back_to_the_commits() {
 
 #[tokio::test]
 async fn a_multi_part_checkpoint_missing_a_part_without_commits_is_a_clear_error() {
-    let (_dir, path) = copy_table(MULTI_PART);
+    let (_dir, path) = tidemark_testdata::copy_table(MULTI_PART);
     std::fs::remove_file(
         path.join("_delta_log/00000000000000000005.checkpoint.0000000002.0000000003.parquet"),
     )
@@ -171,7 +164,7 @@ async fn a_multi_part_checkpoint_missing_a_part_without_commits_is_a_clear_error
 
 #[tokio::test]
 async fn a_multi_part_checkpoint_with_a_corrupt_part_falls_back_or_fails_clearly() {
-    let (_dir, path) = copy_table(MULTI_PART);
+    let (_dir, path) = tidemark_testdata::copy_table(MULTI_PART);
     let baseline = load(&path, None).await.unwrap();
     let part =
         path.join("_delta_log/00000000000000000005.checkpoint.0000000003.0000000003.parquet");
@@ -194,7 +187,7 @@ async fn a_multi_part_checkpoint_with_a_corrupt_part_falls_back_or_fails_clearly
 
 #[tokio::test]
 async fn a_last_checkpoint_naming_the_wrong_parts_or_garbage_is_ignored() {
-    let (_dir, path) = copy_table(MULTI_PART);
+    let (_dir, path) = tidemark_testdata::copy_table(MULTI_PART);
     let baseline = load(&path, None).await.unwrap();
     let hint = path.join("_delta_log/_last_checkpoint");
     for content in [
@@ -219,7 +212,7 @@ async fn a_last_checkpoint_naming_the_wrong_parts_or_garbage_is_ignored() {
 
 #[tokio::test]
 async fn a_deletion_vector_with_a_bad_checksum_fails_the_scan() {
-    let (_dir, path) = copy_table("delta-rs/table-with-dv-small");
+    let (_dir, path) = tidemark_testdata::copy_table("delta-rs/table-with-dv-small");
     assert!(try_scan(&path).await.is_ok());
     let dv = std::fs::read_dir(&path)
         .unwrap()
@@ -240,7 +233,7 @@ async fn a_deletion_vector_with_a_bad_checksum_fails_the_scan() {
 
 #[tokio::test]
 async fn a_truncated_deletion_vector_fails_the_scan() {
-    let (_dir, path) = copy_table("delta-rs/table-with-dv-small");
+    let (_dir, path) = tidemark_testdata::copy_table("delta-rs/table-with-dv-small");
     let dv = std::fs::read_dir(&path)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -8,6 +8,7 @@
 //! - a commit put that fails before landing is tried again; one that keeps failing is reported
 //!   and leaves nothing visible;
 //! - an ambiguous put while another writer wins the version moves on to the next version.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -29,10 +30,11 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use tidemark_core::commit::commit_txn_id;
-use tidemark_core::retry::RetryPolicy;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::write::WriteBuilder;
+use tidemark_core::storage::RetryPolicy;
+use tidemark_core::testing::commit_txn_id;
+
+use tidemark_core::Table;
+use tidemark_core::testing::load_snapshot;
 use tidemark_core::{Error, TableLocation};
 
 /// Which calls a fault applies to.
@@ -281,14 +283,16 @@ fn batch(ids: Range<i64>) -> RecordBatch {
 }
 
 async fn append(location: &TableLocation, ids: Range<i64>) -> tidemark_core::Result<u64> {
-    let outcome = WriteBuilder::new(location.clone())
+    let outcome = Table::from_location(location.clone())
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![batch(ids)])
         .await?;
     Ok(outcome.version.unwrap())
 }
 
 async fn ids(location: &TableLocation) -> Vec<i64> {
-    let snapshot = Snapshot::load(location, None).await.unwrap();
+    let snapshot = load_snapshot(location, None).await.unwrap();
     let mut ids: Vec<i64> = common::scan_all(snapshot)
         .await
         .iter()
@@ -335,7 +339,7 @@ async fn transient_read_errors_are_retried() {
     store.inject(Op::Get, ".parquet", Fault::FailBefore, 3);
     store.inject(Op::GetRanges, ".parquet", Fault::FailBefore, 2);
     store.inject(Op::Get, ".json", Fault::Delay(Duration::from_millis(30)), 2);
-    let snapshot = Snapshot::load(&location, None).await.unwrap();
+    let snapshot = load_snapshot(&location, None).await.unwrap();
     assert_eq!(snapshot.version(), 1);
     assert_eq!(ids(&location).await, (0..10).collect::<Vec<_>>());
     assert!(store.injected() >= 2 + 3 + 3, "{}", store.injected());
@@ -345,7 +349,7 @@ async fn transient_read_errors_are_retried() {
 async fn persistent_read_errors_are_reported_after_the_limit() {
     let (store, location) = two_versions().await;
     store.inject(Op::Get, "00000000000000000001.json", Fault::FailBefore, 100);
-    let err = Snapshot::load(&location, None).await.unwrap_err();
+    let err = load_snapshot(&location, None).await.unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("00000000000000000001.json") && text.contains("injected fault"),
@@ -353,7 +357,7 @@ async fn persistent_read_errors_are_reported_after_the_limit() {
     );
     assert_eq!(store.injected(), 4, "tried max_attempts times, no more");
     store.clear();
-    assert_eq!(Snapshot::load(&location, None).await.unwrap().version(), 1);
+    assert_eq!(load_snapshot(&location, None).await.unwrap().version(), 1);
 }
 
 #[tokio::test]
@@ -385,7 +389,7 @@ async fn ambiguous_commit_that_landed_counts_once() {
     );
     assert_eq!(commit_versions(&store).await.len(), 3);
     assert_eq!(ids(&location).await, (0..15).collect::<Vec<_>>());
-    let actions = tidemark_core::commit::read_commit(&location, 2)
+    let actions = tidemark_core::testing::read_commit(&location, 2)
         .await
         .unwrap();
     assert!(commit_txn_id(&actions).is_some());
@@ -429,7 +433,7 @@ async fn failed_commit_is_reported_and_leaves_nothing_visible() {
     assert_eq!(store.injected(), 4);
     store.clear();
     assert_eq!(commit_versions(&store).await.len(), 2);
-    assert_eq!(Snapshot::load(&location, None).await.unwrap().version(), 1);
+    assert_eq!(load_snapshot(&location, None).await.unwrap().version(), 1);
     assert_eq!(ids(&location).await, (0..10).collect::<Vec<_>>());
     // The same write succeeds once the store is back.
     assert_eq!(append(&location, 10..15).await.unwrap(), 2);
@@ -470,10 +474,10 @@ async fn ambiguous_commit_lost_to_another_writer_moves_on() {
     assert_eq!(a.await.unwrap().unwrap(), 3);
     assert_eq!(commit_versions(&store).await.len(), 4);
     assert_eq!(ids(&location).await, (0..20).collect::<Vec<_>>());
-    let a_txn = tidemark_core::commit::read_commit(&location, 3)
+    let a_txn = tidemark_core::testing::read_commit(&location, 3)
         .await
         .unwrap();
-    let b_txn = tidemark_core::commit::read_commit(&location, 2)
+    let b_txn = tidemark_core::testing::read_commit(&location, 2)
         .await
         .unwrap();
     assert_ne!(commit_txn_id(&a_txn), commit_txn_id(&b_txn));
@@ -484,7 +488,7 @@ async fn retries_can_be_turned_off() {
     let (store, location) = two_versions().await;
     let location = location.with_retry_policy(RetryPolicy::none());
     store.inject(Op::Get, "00000000000000000001.json", Fault::FailBefore, 1);
-    assert!(Snapshot::load(&location, None).await.is_err());
+    assert!(load_snapshot(&location, None).await.is_err());
     assert_eq!(store.injected(), 1);
     assert!(
         store

@@ -6,8 +6,7 @@
 //! Each harness must return (an `Ok` or an `Err`), never panic; where an input is valid,
 //! round trips must hold. `TIDEMARK_FUZZ_ITERATIONS` (default 2000 per target) and
 //! `TIDEMARK_FUZZ_SEED` (default fixed) choose the budget and the seed; see RELIABILITY.md.
-
-mod common;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,10 +16,11 @@ use object_store::ObjectStoreExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use tidemark_core::TableLocation;
-use tidemark_core::actions::parse_commit;
-use tidemark_core::checkpoint_read::read_checkpoint_parquet;
-use tidemark_core::deletion_vector::{parse_bitmap, serialize_bitmap, z85};
-use tidemark_core::partition::{escape_path_component, partition_array, unescape_path_component};
+use tidemark_core::partition::partition_array;
+use tidemark_core::testing::parse_commit;
+use tidemark_core::testing::read_checkpoint_parquet;
+use tidemark_core::testing::{escape_path_component, unescape_path_component};
+use tidemark_core::testing::{parse_bitmap, serialize_bitmap, z85};
 
 /// xorshift64*: small, seedable, good enough to drive mutations.
 struct Rng(u64);
@@ -154,16 +154,15 @@ fn commit_seeds() -> Vec<Vec<u8>> {
         "delta-rs/table-with-dv-small",
         "delta-kernel/v1-multi-part-struct-stats-only",
     ] {
-        let log = common::corpus().join(name).join("_delta_log");
-        if let Ok(entries) = std::fs::read_dir(&log) {
-            let mut files: Vec<_> = entries
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                .collect();
-            files.sort();
-            for file in files.into_iter().take(3) {
-                seeds.push(std::fs::read(file).unwrap());
-            }
+        let log = tidemark_testdata::table(name).join("_delta_log");
+        let mut files: Vec<_> = std::fs::read_dir(&log)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        for file in files.into_iter().take(3) {
+            seeds.push(std::fs::read(file).unwrap());
         }
     }
     seeds.push(br#"{"commitInfo":{"timestamp":1,"operation":"WRITE"}}"#.to_vec());
@@ -243,11 +242,8 @@ async fn fuzz_checkpoint_rows() {
         "delta-kernel-java/basic-with-checkpoint/_delta_log/00000000000000000010.checkpoint.parquet",
         "delta-kernel/v1-multi-part-struct-stats-only/_delta_log/00000000000000000005.checkpoint.0000000001.0000000003.parquet",
     ] {
-        if let Ok(bytes) = std::fs::read(common::corpus().join(name)) {
-            seeds.push(bytes);
-        }
+        seeds.push(std::fs::read(tidemark_testdata::table(name)).unwrap());
     }
-    assert!(!seeds.is_empty(), "no checkpoint seeds in the corpus");
     let location = TableLocation::from_store(
         Arc::new(InMemory::new()),
         Path::from("t"),

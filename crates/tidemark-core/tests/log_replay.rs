@@ -1,15 +1,13 @@
 //! Log replay over real tables: every version, `_last_checkpoint` handling, checkpoint fallback,
 //! cleaned-up history and incremental refresh.
-
-mod common;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::*;
 use tidemark_core::Error;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::{Table, VersionSpec};
+use tidemark_core::Snapshot;
+use tidemark_core::{Table, VersionSpec};
 
 fn live_paths(snapshot: &Snapshot) -> BTreeSet<String> {
     snapshot.files().map(|f| f.path.clone()).collect()
@@ -33,13 +31,6 @@ fn json_replay(table: &Path, version: u64) -> BTreeSet<String> {
     live
 }
 
-fn copy_table(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("t");
-    copy_dir(&corpus().join(name), &target);
-    (dir, target)
-}
-
 async fn latest(path: &Path) -> Result<Snapshot, Error> {
     Table::open(path.to_str().unwrap())?
         .snapshot(VersionSpec::Latest)
@@ -53,7 +44,7 @@ async fn every_version_matches_a_plain_json_replay() {
         "delta-kernel-java/basic-with-checkpoint",
         "delta-rs/table_failed_last_checkpoint_update",
     ] {
-        let path = corpus().join(name);
+        let path = tidemark_testdata::table(name);
         let table = Table::open(path.to_str().unwrap()).unwrap();
         let latest = table.snapshot(VersionSpec::Latest).await.unwrap().version();
         for version in 0..=latest {
@@ -70,7 +61,7 @@ async fn every_version_matches_a_plain_json_replay() {
 
 #[tokio::test]
 async fn a_wrong_last_checkpoint_is_a_hint_not_a_fact() {
-    let (_dir, path) = copy_table("delta-kernel-java/basic-with-checkpoint");
+    let (_dir, path) = tidemark_testdata::copy_table("delta-kernel-java/basic-with-checkpoint");
     let baseline = latest(&path).await.unwrap();
     assert_eq!(baseline.version(), 14);
     let hint = path.join("_delta_log/_last_checkpoint");
@@ -98,7 +89,8 @@ async fn a_wrong_last_checkpoint_is_a_hint_not_a_fact() {
 
 #[tokio::test]
 async fn a_corrupt_checkpoint_falls_back_to_an_older_one() {
-    let (_dir, path) = copy_table("delta-kernel-java/kernel-pagination-single-checkpoint");
+    let (_dir, path) =
+        tidemark_testdata::copy_table("delta-kernel-java/kernel-pagination-single-checkpoint");
     let baseline = latest(&path).await.unwrap();
     std::fs::write(
         path.join("_delta_log/00000000000000000010.checkpoint.parquet"),
@@ -112,7 +104,7 @@ async fn a_corrupt_checkpoint_falls_back_to_an_older_one() {
 
 #[tokio::test]
 async fn a_corrupt_checkpoint_without_fallback_is_a_clear_error() {
-    let (_dir, path) = copy_table("delta-kernel-java/basic-with-checkpoint");
+    let (_dir, path) = tidemark_testdata::copy_table("delta-kernel-java/basic-with-checkpoint");
     std::fs::write(
         path.join("_delta_log/00000000000000000010.checkpoint.parquet"),
         b"not parquet",
@@ -131,10 +123,9 @@ async fn a_corrupt_checkpoint_without_fallback_is_a_clear_error() {
 
 #[tokio::test]
 async fn cleaned_up_versions_are_refused_and_the_rest_read() {
-    let (_dir, path) = copy_table("delta-kernel-java/basic-with-checkpoint");
+    let (_dir, path) = tidemark_testdata::copy_table("delta-kernel-java/basic-with-checkpoint");
     let original = Table::open(
-        corpus()
-            .join("delta-kernel-java/basic-with-checkpoint")
+        tidemark_testdata::table("delta-kernel-java/basic-with-checkpoint")
             .to_str()
             .unwrap(),
     )
@@ -166,7 +157,7 @@ async fn cleaned_up_versions_are_refused_and_the_rest_read() {
 
 #[tokio::test]
 async fn refresh_reads_only_new_commits_and_matches_a_fresh_load() {
-    let (_dir, path) = copy_table("delta-kernel-java/basic-with-checkpoint");
+    let (_dir, path) = tidemark_testdata::copy_table("delta-kernel-java/basic-with-checkpoint");
     let log = path.join("_delta_log");
     let held = tempfile::tempdir().unwrap();
     for v in 12..=14 {
@@ -186,8 +177,7 @@ async fn refresh_reads_only_new_commits_and_matches_a_fresh_load() {
     let refreshed = old.refresh().await.unwrap();
     assert_eq!(refreshed.version(), 14);
     let fresh = Table::open(
-        corpus()
-            .join("delta-kernel-java/basic-with-checkpoint")
+        tidemark_testdata::table("delta-kernel-java/basic-with-checkpoint")
             .to_str()
             .unwrap(),
     )

@@ -1,5 +1,6 @@
 //! Table maintenance on real files: restore to an earlier version or time, and vacuum with its
 //! retention window, dry runs, orphans of failed writes, and refusal of unsafe windows.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -10,11 +11,13 @@ use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use common::*;
 use tidemark_core::TableLocation;
-use tidemark_core::restore::restore;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::VersionSpec;
-use tidemark_core::vacuum::{VacuumOptions, vacuum};
-use tidemark_core::write::{WriteBuilder, WriteMode};
+use tidemark_core::maintenance::restore::restore;
+
+use tidemark_core::Table;
+use tidemark_core::VersionSpec;
+use tidemark_core::WriteMode;
+use tidemark_core::maintenance::vacuum::{VacuumOptions, vacuum};
+use tidemark_core::testing::load_snapshot;
 
 fn location(dir: &Path) -> TableLocation {
     TableLocation::parse(dir.to_str().unwrap()).unwrap()
@@ -29,7 +32,9 @@ fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
 }
 
 async fn write(dir: &Path, ids: std::ops::Range<i64>, mode: WriteMode) -> u64 {
-    WriteBuilder::new(location(dir))
+    Table::from_location(location(dir))
+        .write()
+        .with_create_if_missing(true)
         .with_mode(mode)
         .execute_batches(vec![batch(ids)])
         .await
@@ -39,7 +44,7 @@ async fn write(dir: &Path, ids: std::ops::Range<i64>, mode: WriteMode) -> u64 {
 }
 
 async fn ids(dir: &Path, version: Option<u64>) -> Vec<i64> {
-    let snapshot = Snapshot::load(&location(dir), version).await.unwrap();
+    let snapshot = load_snapshot(&location(dir), version).await.unwrap();
     let mut ids: Vec<i64> = scan_all(snapshot)
         .await
         .iter()
@@ -95,7 +100,7 @@ async fn restore_brings_back_an_old_version_as_a_new_commit() {
     assert_eq!(again.version, 4);
     assert_eq!(ids(&table, None).await, vec![100]);
     // By timestamp: the instant of version 0.
-    let v0 = Snapshot::load(&location(&table), Some(0))
+    let v0 = load_snapshot(&location(&table), Some(0))
         .await
         .unwrap()
         .timestamp_ms();
@@ -174,8 +179,8 @@ async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
     assert_eq!(report.files.len(), 2);
     assert_eq!(parquet_files(&table).len(), 2);
     assert_eq!(ids(&table, None).await, (3..9).collect::<Vec<_>>());
-    let old = Snapshot::load(&location(&table), Some(0)).await.unwrap();
-    let scan = tidemark_core::scan::ScanBuilder::new(old).build().unwrap();
+    let old = load_snapshot(&location(&table), Some(0)).await.unwrap();
+    let scan = tidemark_core::ScanBuilder::new(old).build().unwrap();
     let result: Result<Vec<_>, _> = futures::TryStreamExt::try_collect(scan.execute()).await;
     assert!(result.is_err());
     // And restoring to it is refused, committing nothing.
@@ -188,7 +193,7 @@ async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
     .unwrap_err();
     assert!(err.to_string().contains("deleted"), "{err}");
     assert_eq!(
-        Snapshot::load(&location(&table), None)
+        load_snapshot(&location(&table), None)
             .await
             .unwrap()
             .version(),

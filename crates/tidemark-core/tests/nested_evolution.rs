@@ -3,6 +3,7 @@
 //! renames, and type widening inside arrays and maps on merge appends. Every version is read
 //! before and after each change, by version and by timestamp; refused changes leave the table
 //! as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -18,12 +19,13 @@ use arrow::datatypes::{DataType, Field, Fields, Schema};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use common::scan_all;
 use serde_json::{Value, json};
+use tidemark_core::SchemaMode;
+use tidemark_core::Snapshot;
 use tidemark_core::TableLocation;
-use tidemark_core::alter::{AlterOperation, alter_table};
+use tidemark_core::schema::{AlterOperation, alter_table};
 use tidemark_core::schema::{DataType as DeltaType, PrimitiveType};
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::{Table, VersionSpec};
-use tidemark_core::write::{SchemaMode, WriteBuilder};
+use tidemark_core::testing::load_snapshot;
+use tidemark_core::{Table, VersionSpec};
 
 fn location(dir: &Path) -> TableLocation {
     TableLocation::parse(dir.to_str().unwrap()).unwrap()
@@ -91,7 +93,9 @@ fn map(keys: ArrayRef, values: ArrayRef, offsets: &[i32]) -> ArrayRef {
 }
 
 async fn write(dir: &Path, b: RecordBatch, mode: SchemaMode) -> tidemark_core::Result<u64> {
-    let outcome = WriteBuilder::new(location(dir))
+    let outcome = Table::from_location(location(dir))
+        .write()
+        .with_create_if_missing(true)
         .with_schema_mode(mode)
         .execute_batches(vec![b])
         .await?;
@@ -149,12 +153,12 @@ async fn read_snapshot(snapshot: Snapshot) -> Read {
 }
 
 async fn read(dir: &Path, version: u64) -> Read {
-    read_snapshot(Snapshot::load(&location(dir), Some(version)).await.unwrap()).await
+    read_snapshot(load_snapshot(&location(dir), Some(version)).await.unwrap()).await
 }
 
 /// Reads a version through time travel by its own commit timestamp.
 async fn read_by_timestamp(dir: &Path, version: u64) -> Read {
-    let snapshot = Snapshot::load(&location(dir), Some(version)).await.unwrap();
+    let snapshot = load_snapshot(&location(dir), Some(version)).await.unwrap();
     let instant = chrono::DateTime::from_timestamp_millis(snapshot.timestamp_ms()).unwrap();
     let at = Table::from_location(location(dir))
         .snapshot(VersionSpec::Timestamp(instant))
@@ -453,13 +457,13 @@ async fn nested_rename_drop_add_keep_every_version_readable() {
 
     // History names nested changes by path.
     let changes = |v: u64| {
-        tidemark_core::evolution::schema_changes(
+        tidemark_core::schema::schema_changes(
             Some(
-                futures::executor::block_on(Snapshot::load(&location(d), Some(v - 1)))
+                futures::executor::block_on(load_snapshot(&location(d), Some(v - 1)))
                     .unwrap()
                     .schema(),
             ),
-            futures::executor::block_on(Snapshot::load(&location(d), Some(v)))
+            futures::executor::block_on(load_snapshot(&location(d), Some(v)))
                 .unwrap()
                 .schema(),
         )
@@ -475,7 +479,9 @@ async fn nested_rename_drop_add_keep_every_version_readable() {
 async fn bad_nested_changes_are_clear_errors_and_leave_the_table_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .with_partition_columns(["region"])
         .execute_batches(vec![batch(vec![
             ("id", longs(&[1])),
@@ -566,7 +572,7 @@ async fn bad_nested_changes_are_clear_errors_and_leave_the_table_unchanged() {
         assert_eq!(listing(d), before, "{op:?} changed the table");
     }
     assert_eq!(read(d, 0).await, snapshot_before);
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     assert_eq!(snapshot.version(), 0);
 }
 
@@ -574,7 +580,9 @@ async fn bad_nested_changes_are_clear_errors_and_leave_the_table_unchanged() {
 async fn partition_columns_may_be_renamed_as_in_delta() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .with_partition_columns(["region"])
         .execute_batches(vec![batch(vec![
             ("id", longs(&[1, 2])),
@@ -585,7 +593,7 @@ async fn partition_columns_may_be_renamed_as_in_delta() {
     let files0 = data_files(d);
     tick().await;
     alter(d, rename("region", "area")).await.unwrap();
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     assert_eq!(snapshot.partition_columns(), ["area"]);
     assert_eq!(data_files(d), files0);
     tick().await;
@@ -698,7 +706,9 @@ async fn set_nullable_reaches_fields_elements_and_values() {
         longs(&[7]),
         None,
     )) as ArrayRef;
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![
             RecordBatch::try_new(schema, vec![longs(&[1]), s, xs]).unwrap(),
         ])
@@ -709,7 +719,7 @@ async fn set_nullable_reaches_fields_elements_and_values() {
             .await
             .unwrap();
     }
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     let schema = serde_json::to_value(snapshot.schema().as_ref()).unwrap();
     assert_eq!(field_json(&schema, &["s", "x"])["nullable"], true);
     assert_eq!(field_json(&schema, &["xs"])["type"]["containsNull"], true);
@@ -857,7 +867,7 @@ async fn merge_widens_types_inside_arrays_and_maps() {
     .await;
 
     // Old files read with the wider types.
-    let latest = Snapshot::load(&location(d), None).await.unwrap();
+    let latest = load_snapshot(&location(d), None).await.unwrap();
     let batches = scan_all(latest).await;
     for b in &batches {
         let DataType::List(element) = b.column_by_name("xs").unwrap().data_type() else {
@@ -865,7 +875,7 @@ async fn merge_widens_types_inside_arrays_and_maps() {
         };
         assert_eq!(element.data_type(), &DataType::Int64);
     }
-    let first = scan_all(Snapshot::load(&location(d), Some(0)).await.unwrap()).await;
+    let first = scan_all(load_snapshot(&location(d), Some(0)).await.unwrap()).await;
     let DataType::List(element) = first[0].column_by_name("xs").unwrap().data_type() else {
         panic!("xs is a list");
     };

@@ -1,6 +1,7 @@
 //! Opening a snapshot reads only the log files it needs: the newest checkpoint at or before the
 //! version and the commits after it (counted through a store that records every call), with
 //! the same answers and the same errors as a replay from a full listing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -16,11 +17,12 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use tidemark_core::checkpoint_write::write_checkpoint;
-use tidemark_core::log_segment::{LogListing, commit_file_name};
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::{Table, VersionSpec};
+use tidemark_core::Snapshot;
+use tidemark_core::checkpoint::write_checkpoint;
+use tidemark_core::testing::load_snapshot;
+use tidemark_core::testing::{LogListing, commit_file_name};
 use tidemark_core::{Error, TableLocation};
+use tidemark_core::{Table, VersionSpec};
 
 /// Records the objects read and listed through it.
 #[derive(Debug, Default)]
@@ -175,7 +177,7 @@ async fn build_log(location: &TableLocation) {
             .await
             .unwrap();
         if CHECKPOINTS.contains(&version) {
-            let snapshot = Snapshot::load(location, Some(version)).await.unwrap();
+            let snapshot = load_snapshot(location, Some(version)).await.unwrap();
             write_checkpoint(&snapshot).await.unwrap();
         }
     }
@@ -192,7 +194,7 @@ fn paths(snapshot: &Snapshot) -> Vec<String> {
 /// The answer from a full listing, the way every version was loaded before.
 async fn full_replay(location: &TableLocation, version: u64) -> Snapshot {
     let listing = LogListing::list(location, None).await.unwrap();
-    Snapshot::load_from_listing(location, &listing, version)
+    tidemark_core::testing::load_snapshot_from_listing(location, &listing, version)
         .await
         .unwrap()
 }
@@ -222,7 +224,7 @@ async fn latest_snapshot_lists_and_reads_only_from_the_last_checkpoint() {
     build_log(&location).await;
     *calls.lock().unwrap() = Calls::default();
 
-    let snapshot = Snapshot::load(&location, None).await.unwrap();
+    let snapshot = load_snapshot(&location, None).await.unwrap();
     let calls = std::mem::take(&mut *calls.lock().unwrap());
     assert_eq!(snapshot.version(), LAST);
     assert_eq!(paths(&snapshot), paths(&full_replay(&location, LAST).await));
@@ -268,18 +270,18 @@ async fn version_is_rebuilt_from_the_nearest_checkpoint_of_a_local_log() {
         assert_eq!(listed, commits.collect::<Vec<_>>(), "{version:?}");
 
         let target = version.unwrap_or(LAST);
-        let snapshot = Snapshot::load(&location, version).await.unwrap();
+        let snapshot = load_snapshot(&location, version).await.unwrap();
         let full = full_replay(&location, target).await;
         assert_eq!(snapshot.version(), target);
         assert_eq!(paths(&snapshot), paths(&full), "{version:?}");
         assert_eq!(snapshot.timestamp_ms(), full.timestamp_ms(), "{version:?}");
         assert_eq!(
-            snapshot.state().tombstones.len(),
-            full.state().tombstones.len()
+            tidemark_core::testing::tombstone_count(&snapshot),
+            tidemark_core::testing::tombstone_count(&full)
         );
     }
     // A version past the end is refused as before.
-    let err = Snapshot::load(&location, Some(LAST + 1)).await.unwrap_err();
+    let err = load_snapshot(&location, Some(LAST + 1)).await.unwrap_err();
     assert!(err.to_string().contains("latest version is 25"), "{err}");
 }
 
@@ -295,10 +297,10 @@ async fn a_hole_before_the_checkpoint_still_fails_time_travel_but_not_the_latest
             .await
             .is_none()
     );
-    let err = Snapshot::load(&location, Some(15)).await.unwrap_err();
+    let err = load_snapshot(&location, Some(15)).await.unwrap_err();
     assert!(matches!(err, Error::VersionGap { missing: 5, .. }), "{err}");
     // The latest version starts from `_last_checkpoint`, as it always did.
-    let latest = Snapshot::load(&location, None).await.unwrap();
+    let latest = load_snapshot(&location, None).await.unwrap();
     assert_eq!(latest.version(), LAST);
 }
 

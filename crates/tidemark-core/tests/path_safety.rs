@@ -2,6 +2,7 @@
 //! slashes, absolute URIs elsewhere) is refused before anything is read; absolute paths are
 //! read only from the table or from prefixes the caller allows; credentials written into a
 //! location never appear in errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,9 +10,10 @@ use std::sync::Arc;
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use futures::TryStreamExt;
-use tidemark_core::scan::ScanBuilder;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::write::WriteBuilder;
+use tidemark_core::ScanBuilder;
+
+use tidemark_core::Table;
+use tidemark_core::testing::load_snapshot;
 use tidemark_core::{Error, TableLocation};
 
 fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
@@ -25,7 +27,9 @@ async fn table_and_outside_file() -> (tempfile::TempDir, PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
     let location = TableLocation::parse(table.to_str().unwrap()).unwrap();
-    WriteBuilder::new(location)
+    Table::from_location(location)
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![batch(0..3)])
         .await
         .unwrap();
@@ -59,7 +63,7 @@ fn commit_add(table: &Path, template: &str, path: &str) {
 
 async fn scan(table: &Path) -> Result<usize, Error> {
     let location = TableLocation::parse(table.to_str().unwrap())?;
-    let snapshot = Snapshot::load(&location, None).await?;
+    let snapshot = load_snapshot(&location, None).await?;
     let batches: Vec<RecordBatch> = ScanBuilder::new(snapshot)
         .build()?
         .execute()
@@ -191,8 +195,8 @@ fn credentials_in_a_location_never_appear_in_errors() {
         }
     }
     assert_eq!(
-        tidemark_core::storage::redact("s3://key:secret@bucket/t?token=abc"),
+        tidemark_core::testing::redact("s3://key:secret@bucket/t?token=abc"),
         "s3://***:***@bucket/t?***"
     );
-    assert_eq!(tidemark_core::storage::redact("/data/t"), "/data/t");
+    assert_eq!(tidemark_core::testing::redact("/data/t"), "/data/t");
 }

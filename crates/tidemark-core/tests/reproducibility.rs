@@ -1,5 +1,6 @@
 //! Reproducible training data on real files: snapshot ids, tags, pins that vacuum honours,
 //! manifests, deterministic sharded reads and lineage.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -12,19 +13,20 @@ use arrow::datatypes::{DataType, Field, Schema};
 use common::*;
 use futures::TryStreamExt;
 use tidemark_core::Error;
+use tidemark_core::FileOptions;
+use tidemark_core::Snapshot;
+use tidemark_core::SnapshotId;
 use tidemark_core::TableLocation;
-use tidemark_core::data_writer::FileOptions;
-use tidemark_core::lineage::{lineage, read_inputs};
-use tidemark_core::manifest::{Difference, build_manifest, verify_manifest};
-use tidemark_core::pin::{PinOptions, create_pin, list_pins, release_pin};
-use tidemark_core::protection::Reference;
-use tidemark_core::shard::{ShardOptions, ShardedReader, SplitMix64};
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::snapshot_id::SnapshotId;
-use tidemark_core::table::{Table, VersionSpec};
-use tidemark_core::tag::{TagOptions, create_tag, delete_tag, list_tags, read_tag};
-use tidemark_core::vacuum::{VacuumOptions, vacuum};
-use tidemark_core::write::{WriteBuilder, WriteMode};
+use tidemark_core::WriteMode;
+use tidemark_core::extensions::Reference;
+use tidemark_core::extensions::lineage::{lineage, read_inputs};
+use tidemark_core::extensions::manifest::{Difference, build_manifest, verify_manifest};
+use tidemark_core::extensions::pin::{PinOptions, create_pin, list_pins, release_pin};
+use tidemark_core::extensions::tag::{TagOptions, create_tag, delete_tag, list_tags, read_tag};
+use tidemark_core::maintenance::vacuum::{VacuumOptions, vacuum};
+use tidemark_core::scan::shard::{ShardOptions, ShardedReader, SplitMix64};
+use tidemark_core::testing::load_snapshot;
+use tidemark_core::{Table, VersionSpec};
 
 fn location(dir: &Path) -> TableLocation {
     TableLocation::parse(dir.to_str().unwrap()).unwrap()
@@ -46,7 +48,9 @@ fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
 }
 
 async fn write(dir: &Path, ids: std::ops::Range<i64>, mode: WriteMode) -> u64 {
-    WriteBuilder::new(location(dir))
+    Table::from_location(location(dir))
+        .write()
+        .with_create_if_missing(true)
         .with_mode(mode)
         .execute_batches(vec![batch(ids)])
         .await
@@ -82,7 +86,7 @@ async fn snapshot(dir: &Path, spec: VersionSpec) -> tidemark_core::Result<Snapsh
 
 /// Data files (relative paths) of a version.
 async fn files_of(dir: &Path, version: u64) -> BTreeSet<String> {
-    Snapshot::load(&location(dir), Some(version))
+    load_snapshot(&location(dir), Some(version))
         .await
         .unwrap()
         .files()
@@ -192,7 +196,7 @@ async fn reading_by_snapshot_id_after_the_content_changed_fails() {
 
     // A faithful copy keeps its ids: same table, same content.
     let copy = dir.path().join("copy");
-    copy_dir(&table, &copy);
+    tidemark_testdata::copy_dir(&table, &copy);
     let read = snapshot(&copy, VersionSpec::SnapshotId(id.clone()))
         .await
         .unwrap();
@@ -498,7 +502,9 @@ async fn sharded_table(dir: &Path, rows: i64) {
     let step = rows / 4;
     for (i, start) in (0..rows).step_by(step as usize).enumerate() {
         let end = (start + step).min(rows);
-        WriteBuilder::new(location(dir))
+        Table::from_location(location(dir))
+            .write()
+            .with_create_if_missing(true)
             .with_mode(if i == 0 {
                 WriteMode::Overwrite
             } else {
@@ -653,7 +659,9 @@ async fn lineage_follows_inputs_through_two_tables() {
     let raw_id = raw_v0.snapshot_id().unwrap();
     let raw_url = location(&raw).url().to_string();
 
-    WriteBuilder::new(location(&features))
+    Table::from_location(location(&features))
+        .write()
+        .with_create_if_missing(true)
         .with_lineage_input(raw_url.clone(), raw_id.clone())
         .with_commit_property("job", "featurize")
         .execute_batches(vec![batch(0..10)])
@@ -662,7 +670,9 @@ async fn lineage_follows_inputs_through_two_tables() {
     let features_v0 = snapshot(&features, VersionSpec::Latest).await.unwrap();
     let features_id = features_v0.snapshot_id().unwrap();
     let features_url = location(&features).url().to_string();
-    WriteBuilder::new(location(&model_input))
+    Table::from_location(location(&model_input))
+        .write()
+        .with_create_if_missing(true)
         .with_lineage_input(features_url.clone(), features_id.clone())
         .with_lineage_input(
             raw_url.clone(),
@@ -714,7 +724,7 @@ async fn sharded_reads_and_manifests_honour_deletion_vectors() {
         "delta-rs/table_with_deletion_logs",
         "delta-rs/cdf-table-with-cdc-and-dvs",
     ] {
-        let path = corpus().join(name);
+        let path = tidemark_testdata::table(name);
         let snap = Arc::new(
             Table::from_location(location(&path))
                 .snapshot(VersionSpec::Latest)
@@ -745,7 +755,7 @@ async fn sharded_reads_and_manifests_honour_deletion_vectors() {
                 "{name}: world {world_size} does not read the snapshot's rows"
             );
         }
-        // Manifests hash the deletion-vector files too; the untouched corpus verifies.
+        // Manifests hash the deletion-vector files too; the untouched table verifies.
         let manifest = build_manifest(&snap).await.unwrap();
         assert!(!manifest.deletion_vector_files.is_empty(), "{name}");
         let report = verify_manifest(&manifest, None).await.unwrap();

@@ -1,6 +1,7 @@
 //! Schema evolution on real tables: merge on append (new columns, missing columns, nested
 //! struct fields, type widening), schema overwrite, explicit changes, and every old version
 //! read under its own schema, by version and by timestamp.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -13,10 +14,10 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Fields, Schema};
 use common::*;
 use serde_json::Value;
+use tidemark_core::Snapshot;
 use tidemark_core::TableLocation;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::{Table, VersionSpec};
-use tidemark_core::write::{SchemaMode, WriteBuilder, WriteMode};
+use tidemark_core::{SchemaMode, WriteMode};
+use tidemark_core::{Table, VersionSpec};
 
 fn location(dir: &Path) -> TableLocation {
     TableLocation::parse(dir.to_str().unwrap()).unwrap()
@@ -48,7 +49,9 @@ fn doubles(v: &[f64]) -> ArrayRef {
 }
 
 async fn write(dir: &Path, b: RecordBatch, mode: SchemaMode) -> tidemark_core::Result<u64> {
-    let outcome = WriteBuilder::new(location(dir))
+    let outcome = Table::from_location(location(dir))
+        .write()
+        .with_create_if_missing(true)
         .with_schema_mode(mode)
         .execute_batches(vec![b])
         .await?;
@@ -57,7 +60,7 @@ async fn write(dir: &Path, b: RecordBatch, mode: SchemaMode) -> tidemark_core::R
 
 /// Columns and sorted canonical rows of a version.
 async fn read(dir: &Path, version: u64) -> (Vec<String>, Vec<String>) {
-    let snapshot = Snapshot::load(&location(dir), Some(version)).await.unwrap();
+    let snapshot = load_snapshot(&location(dir), Some(version)).await.unwrap();
     read_snapshot(snapshot).await
 }
 
@@ -76,7 +79,7 @@ async fn read_snapshot(snapshot: Snapshot) -> (Vec<String>, Vec<String>) {
 
 /// Reads a version through time travel by timestamp (its own commit time).
 async fn read_by_timestamp(dir: &Path, version: u64) -> (Vec<String>, Vec<String>) {
-    let snapshot = Snapshot::load(&location(dir), Some(version)).await.unwrap();
+    let snapshot = load_snapshot(&location(dir), Some(version)).await.unwrap();
     let instant = chrono::DateTime::from_timestamp_millis(snapshot.timestamp_ms()).unwrap();
     let table = Table::from_location(location(dir));
     let at = table
@@ -201,7 +204,7 @@ async fn merge_adds_new_columns_and_writes_missing_ones_as_nulls() {
 
     let (_, rows2) = read(d, 2).await;
     assert_eq!(rows2.len(), 4);
-    let field = Snapshot::load(&location(d), None).await.unwrap();
+    let field = load_snapshot(&location(d), None).await.unwrap();
     assert!(field.schema().field("score").unwrap().nullable);
 }
 
@@ -259,10 +262,10 @@ async fn merge_widens_types_through_the_type_widening_feature() {
         serde_json::json!([{"fromType": "integer", "toType": "long"}])
     );
     // Every version reads under its own type.
-    let s0 = Snapshot::load(&location(d), Some(0)).await.unwrap();
+    let s0 = load_snapshot(&location(d), Some(0)).await.unwrap();
     let b0 = scan_all(s0).await;
     assert_eq!(b0[0].column(0).data_type(), &DataType::Int32);
-    let s2 = Snapshot::load(&location(d), Some(2)).await.unwrap();
+    let s2 = load_snapshot(&location(d), Some(2)).await.unwrap();
     let b2 = scan_all(s2).await;
     assert!(
         b2.iter()
@@ -331,7 +334,7 @@ async fn merge_merges_nested_struct_fields() {
     )
     .await
     .unwrap();
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     assert_eq!(
         snapshot.schema().field("s").unwrap().data_type.to_string(),
         "struct<a:long,b:string>"
@@ -340,7 +343,7 @@ async fn merge_merges_nested_struct_fields() {
     assert_eq!(rows.len(), 2);
     let (_, rows0) = read(d, 0).await;
     assert_eq!(rows0.len(), 1);
-    let s0 = Snapshot::load(&location(d), Some(0)).await.unwrap();
+    let s0 = load_snapshot(&location(d), Some(0)).await.unwrap();
     assert_eq!(
         s0.schema().field("s").unwrap().data_type.to_string(),
         "struct<a:long>"
@@ -361,7 +364,9 @@ async fn schema_overwrite_replaces_the_schema_and_keeps_old_versions() {
         .to_string();
     assert!(err.contains("overwrite"), "{err}");
     tick().await;
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .with_mode(WriteMode::Overwrite)
         .with_schema_mode(SchemaMode::Overwrite)
         .execute_batches(vec![batch(vec![("y", strs(&["a", "b"]))])])
@@ -376,8 +381,9 @@ async fn schema_overwrite_replaces_the_schema_and_keeps_old_versions() {
     assert_eq!(read_by_timestamp(d, 1).await, read(d, 1).await);
 }
 
-use tidemark_core::alter::{AlterOperation, alter_table};
+use tidemark_core::schema::{AlterOperation, alter_table};
 use tidemark_core::schema::{DataType as DeltaType, PrimitiveType};
+use tidemark_core::testing::load_snapshot;
 
 async fn alter(dir: &Path, op: AlterOperation) -> tidemark_core::Result<u64> {
     alter_table(&location(dir), op, Default::default()).await
@@ -402,7 +408,7 @@ async fn rename_drop_and_add_keep_every_version_readable_under_its_own_schema() 
     )
     .await
     .unwrap();
-    let files_before: Vec<String> = Snapshot::load(&location(d), None)
+    let files_before: Vec<String> = load_snapshot(&location(d), None)
         .await
         .unwrap()
         .files()
@@ -430,7 +436,7 @@ async fn rename_drop_and_add_keep_every_version_readable_under_its_own_schema() 
             .contains(&Value::from("columnMapping"))
     );
     assert!(!actions.iter().any(|a| a.get("add").is_some()));
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     let label = snapshot.schema().field("label").unwrap();
     assert_eq!(
         label.metadata["delta.columnMapping.physicalName"],
@@ -481,7 +487,7 @@ async fn rename_drop_and_add_keep_every_version_readable_under_its_own_schema() 
     )
     .await
     .unwrap();
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     let physical =
         snapshot.schema().field("amount").unwrap().metadata["delta.columnMapping.physicalName"]
             .as_str()
@@ -544,11 +550,13 @@ async fn rename_drop_and_add_keep_every_version_readable_under_its_own_schema() 
 async fn legacy_protocol_tables_get_reader_2_writer_5_for_column_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let options = tidemark_core::write::TableOptions {
+    let options = tidemark_core::TableOptions {
         in_commit_timestamps: false,
         ..Default::default()
     };
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .with_table_options(options)
         .execute_batches(vec![three_columns(&[1], &["a"], &[1.0])])
         .await
@@ -561,7 +569,7 @@ async fn legacy_protocol_tables_get_reader_2_writer_5_for_column_mapping() {
     )
     .await
     .unwrap();
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     assert_eq!(snapshot.protocol().min_reader_version, 2);
     assert_eq!(snapshot.protocol().min_writer_version, 5);
     assert_eq!(read(d, 1).await.0, ["id", "name"]);
@@ -572,7 +580,9 @@ async fn legacy_protocol_tables_get_reader_2_writer_5_for_column_mapping() {
 async fn bad_changes_are_clear_errors_and_leave_the_table_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .with_partition_columns(["name"])
         .execute_batches(vec![three_columns(&[1], &["a"], &[1.0])])
         .await
@@ -667,7 +677,9 @@ async fn set_nullable_comment_and_property_are_recorded() {
     let d = dir.path();
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
     let b = RecordBatch::try_new(schema, vec![longs(&[1])]).unwrap();
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![b])
         .await
         .unwrap();
@@ -692,12 +704,12 @@ async fn set_nullable_comment_and_property_are_recorded() {
     )
     .await
     .unwrap();
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     let id = snapshot.schema().field("id").unwrap();
     assert!(id.nullable);
     assert_eq!(id.metadata["comment"], "the key");
     assert_eq!(snapshot.metadata().configuration["owner"], "ml-team");
-    let v0 = Snapshot::load(&location(d), Some(0)).await.unwrap();
+    let v0 = load_snapshot(&location(d), Some(0)).await.unwrap();
     assert!(!v0.schema().field("id").unwrap().nullable);
     // Nulls may now be appended.
     write(
@@ -748,7 +760,7 @@ async fn merge_widens_decimals_and_dates() {
     )
     .await
     .unwrap();
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     assert_eq!(
         snapshot
             .schema()
@@ -817,7 +829,7 @@ async fn merge_on_a_column_mapped_table_assigns_ids_and_physical_names() {
     )
     .await
     .unwrap();
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     let extra = snapshot.schema().field("extra").unwrap();
     assert_eq!(extra.field_id(), Some(3));
     assert!(
@@ -846,11 +858,13 @@ async fn merge_on_a_column_mapped_table_assigns_ids_and_physical_names() {
 async fn merge_does_not_widen_a_table_that_turns_type_widening_off() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let options = tidemark_core::write::TableOptions {
+    let options = tidemark_core::TableOptions {
         properties: [("delta.enableTypeWidening".to_string(), "false".to_string())].into(),
         ..Default::default()
     };
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .with_table_options(options)
         .execute_batches(vec![batch(vec![(
             "x",
@@ -863,7 +877,7 @@ async fn merge_does_not_widen_a_table_that_turns_type_widening_off() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("delta.enableTypeWidening"), "{err}");
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     assert_eq!(snapshot.version(), 0);
     assert_eq!(snapshot.num_files(), 1);
 }
@@ -872,11 +886,13 @@ async fn merge_does_not_widen_a_table_that_turns_type_widening_off() {
 async fn a_table_created_with_type_widening_on_has_the_feature_from_the_start() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let options = tidemark_core::write::TableOptions {
+    let options = tidemark_core::TableOptions {
         properties: [("delta.enableTypeWidening".to_string(), "true".to_string())].into(),
         ..Default::default()
     };
-    WriteBuilder::new(location(d))
+    Table::from_location(location(d))
+        .write()
+        .with_create_if_missing(true)
         .with_table_options(options)
         .execute_batches(vec![batch(vec![(
             "x",
@@ -884,7 +900,7 @@ async fn a_table_created_with_type_widening_on_has_the_feature_from_the_start() 
         )])])
         .await
         .unwrap();
-    let snapshot = Snapshot::load(&location(d), None).await.unwrap();
+    let snapshot = load_snapshot(&location(d), None).await.unwrap();
     let protocol = snapshot.protocol();
     assert_eq!(protocol.min_reader_version, 3);
     for list in [&protocol.reader_features, &protocol.writer_features] {

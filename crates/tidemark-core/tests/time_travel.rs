@@ -1,4 +1,5 @@
 //! Time travel by timestamp: modification times, in-commit timestamps, and the errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use common::*;
 use tidemark_core::Error;
-use tidemark_core::table::{Table, VersionSpec};
+use tidemark_core::{Table, VersionSpec};
 
 const BASE_SECS: u64 = 1_700_000_000;
 
@@ -26,8 +27,8 @@ fn instant(secs: u64) -> DateTime<Utc> {
 async fn modification_times_resolve_versions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t");
-    copy_dir(
-        &corpus().join("delta-kernel-java/basic-with-checkpoint"),
+    tidemark_testdata::copy_dir(
+        &tidemark_testdata::table("delta-kernel-java/basic-with-checkpoint"),
         &path,
     );
     for v in 0..=14u64 {
@@ -82,10 +83,7 @@ async fn modification_times_resolve_versions() {
 async fn in_commit_timestamps_win_over_modification_times() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sales");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sales"),
-        &path,
-    );
+    tidemark_testdata::copy_dir(&tidemark_testdata::example("sales"), &path);
     // Scramble the file times: they must not matter on a table with in-commit timestamps.
     for (v, secs) in [(0u64, BASE_SECS + 50), (1, BASE_SECS), (2, BASE_SECS + 10)] {
         set_mtime(&path.join(format!("_delta_log/{v:020}.json")), secs);
@@ -135,13 +133,7 @@ async fn in_commit_timestamps_win_over_modification_times() {
 
 #[tokio::test]
 async fn example_table_reads_at_each_version() {
-    let table = Table::open(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../examples/sales")
-            .to_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let table = Table::open(tidemark_testdata::example("sales").to_str().unwrap()).unwrap();
     let mut totals = Vec::new();
     for version in 0..=2 {
         let snapshot = table.snapshot(VersionSpec::Version(version)).await.unwrap();

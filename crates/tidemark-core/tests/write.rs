@@ -1,6 +1,7 @@
 //! Writes on real files: create, append, overwrite, replace-where, partitions with awkward
 //! values, statistics, idempotent transactions, checkpoints, conflicts, concurrency, and bad
 //! writes that must leave the table exactly as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -15,12 +16,13 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use common::*;
 use tidemark_core::Error;
+use tidemark_core::Snapshot;
 use tidemark_core::TableLocation;
-use tidemark_core::actions::Action;
-use tidemark_core::commit::{ReadScope, Transaction};
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::{Table, VersionSpec};
-use tidemark_core::write::{TableOptions, WriteBuilder, WriteMode, remove_for};
+use tidemark_core::log::actions::Action;
+use tidemark_core::testing::{ReadScope, Transaction};
+use tidemark_core::testing::{load_snapshot, remove_for};
+use tidemark_core::{Table, VersionSpec};
+use tidemark_core::{TableOptions, WriteMode};
 
 fn location(dir: &Path) -> TableLocation {
     TableLocation::parse(dir.to_str().unwrap()).unwrap()
@@ -45,7 +47,7 @@ fn ids_batch(ids: std::ops::Range<i64>, region: &str) -> RecordBatch {
 }
 
 async fn snapshot(dir: &Path, version: Option<u64>) -> Snapshot {
-    Snapshot::load(&location(dir), version).await.unwrap()
+    load_snapshot(&location(dir), version).await.unwrap()
 }
 
 async fn ids_at(dir: &Path, version: Option<u64>) -> Vec<i64> {
@@ -85,7 +87,9 @@ fn commit_json(dir: &Path, version: u64) -> Vec<serde_json::Value> {
 async fn append_and_overwrite_make_versions_that_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
-    let v0 = WriteBuilder::new(location(&table))
+    let v0 = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_message("first load")
         .with_author("etl-bot")
         .with_commit_property("job", "42")
@@ -94,12 +98,16 @@ async fn append_and_overwrite_make_versions_that_read_back() {
         .unwrap();
     assert_eq!(v0.version, Some(0));
     assert_eq!(v0.rows_added, 10);
-    let v1 = WriteBuilder::new(location(&table))
+    let v1 = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![ids_batch(10..15, "US")])
         .await
         .unwrap();
     assert_eq!(v1.version, Some(1));
-    let v2 = WriteBuilder::new(location(&table))
+    let v2 = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_mode(WriteMode::Overwrite)
         .execute_batches(vec![ids_batch(100..103, "EU")])
         .await
@@ -165,36 +173,55 @@ async fn create_table_then_write_and_refuse_a_second_create() {
         in_commit_timestamps: false,
         ..Default::default()
     };
-    let v = tidemark_core::write::create_table(
-        &location(&table),
+    // Creating is explicit: a write to a table that does not exist yet fails and leaves
+    // nothing behind, unless it asks to create the table.
+    let err = Table::from_location(location(&table))
+        .write()
+        .execute_batches(vec![ids_batch(0..3, "EU")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TableNotFound { .. }), "{err}");
+    assert!(!table.join("_delta_log").exists());
+    let created = Table::create_at(
+        location(&table),
         &schema,
         options.clone(),
         Default::default(),
     )
     .await
     .unwrap();
-    assert_eq!(v, 0);
+    assert_eq!(
+        created
+            .snapshot(VersionSpec::Latest)
+            .await
+            .unwrap()
+            .version(),
+        0
+    );
     let s = snapshot(&table, None).await;
     assert_eq!(s.num_files(), 0);
     assert_eq!(s.partition_columns(), ["region".to_string()]);
     assert_eq!(s.protocol().min_writer_version, 2);
     assert_eq!(s.metadata().name.as_deref(), Some("sales"));
-    let err =
-        tidemark_core::write::create_table(&location(&table), &schema, options, Default::default())
-            .await
-            .unwrap_err();
+    let err = Table::create(table.to_str().unwrap(), &schema, options)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::TableAlreadyExists { version: 0, .. }),
         "{err}"
     );
     // A write with other partitioning is refused; with the table's, it lands in partition dirs.
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_partition_columns(["id"])
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
         .unwrap_err();
     assert!(err.to_string().contains("partitioned by [region]"), "{err}");
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
         .unwrap();
@@ -262,7 +289,9 @@ async fn awkward_partition_values_round_trip() {
         ),
     ];
     let batch = RecordBatch::try_new(schema, columns).unwrap();
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_partition_columns(["name", "day", "at", "price"])
         .execute_batches(vec![batch.clone()])
         .await
@@ -316,7 +345,9 @@ async fn awkward_partition_values_round_trip() {
 async fn statistics_are_written_for_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![ids_batch(5..25, "EU")])
         .await
         .unwrap();
@@ -339,7 +370,9 @@ async fn application_transactions_make_reruns_no_ops() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
     for _ in 0..2 {
-        WriteBuilder::new(location(&table))
+        Table::from_location(location(&table))
+            .write()
+            .with_create_if_missing(true)
             .with_app_transaction("nightly", 1)
             .execute_batches(vec![ids_batch(0..5, "EU")])
             .await
@@ -347,13 +380,17 @@ async fn application_transactions_make_reruns_no_ops() {
     }
     assert_eq!(ids_at(&table, None).await.len(), 5);
     assert_eq!(snapshot(&table, None).await.version(), 0);
-    let next = WriteBuilder::new(location(&table))
+    let next = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_app_transaction("nightly", 2)
         .execute_batches(vec![ids_batch(5..10, "EU")])
         .await
         .unwrap();
     assert_eq!(next.version, Some(1));
-    let skipped = WriteBuilder::new(location(&table))
+    let skipped = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_app_transaction("nightly", 1)
         .execute_batches(vec![ids_batch(0..5, "EU")])
         .await
@@ -370,12 +407,16 @@ async fn application_transactions_make_reruns_no_ops() {
 async fn replace_where_overwrites_only_matching_partitions() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_partition_columns(["region"])
         .execute_batches(vec![ids_batch(0..5, "EU"), ids_batch(5..10, "US")])
         .await
         .unwrap();
-    let outcome = WriteBuilder::new(location(&table))
+    let outcome = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_replace_where("region = 'US'")
         .execute_batches(vec![ids_batch(50..52, "US")])
         .await
@@ -383,7 +424,9 @@ async fn replace_where_overwrites_only_matching_partitions() {
     assert_eq!(outcome.files_removed, 1);
     assert_eq!(ids_at(&table, None).await, vec![0, 1, 2, 3, 4, 50, 51]);
     // Rows outside the predicate are refused, and nothing is committed.
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_replace_where("region = 'US'")
         .execute_batches(vec![ids_batch(60..61, "EU")])
         .await
@@ -395,7 +438,9 @@ async fn replace_where_overwrites_only_matching_partitions() {
     );
     assert_eq!(snapshot(&table, None).await.version(), 1);
     // A predicate on a data column is refused.
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_replace_where("id > 3")
         .execute_batches(vec![ids_batch(60..61, "EU")])
         .await
@@ -412,7 +457,10 @@ async fn checkpoints_are_written_every_interval_and_read_back() {
         .properties
         .insert("delta.checkpointInterval".into(), "5".into());
     for i in 0..12 {
-        let mut write = WriteBuilder::new(location(&table)).with_table_options(options.clone());
+        let mut write = Table::from_location(location(&table))
+            .write()
+            .with_create_if_missing(true)
+            .with_table_options(options.clone());
         if i == 7 {
             write = write.with_mode(WriteMode::Overwrite);
         }
@@ -444,7 +492,7 @@ async fn checkpoints_are_written_every_interval_and_read_back() {
         ]
     );
     let copy = dir.path().join("copy");
-    copy_dir(&table, &copy);
+    tidemark_testdata::copy_dir(&table, &copy);
     for v in 0..10 {
         std::fs::remove_file(copy.join(format!("_delta_log/{v:020}.json"))).unwrap();
     }
@@ -463,7 +511,7 @@ async fn checkpoints_are_written_every_interval_and_read_back() {
         .sum();
     assert_eq!(removes, 7);
     // On demand.
-    let summary = tidemark_core::checkpoint_write::write_checkpoint(&snapshot(&table, None).await)
+    let summary = tidemark_core::checkpoint::write_checkpoint(&snapshot(&table, None).await)
         .await
         .unwrap();
     assert_eq!(summary.version, 11);
@@ -474,13 +522,17 @@ async fn checkpoints_are_written_every_interval_and_read_back() {
 async fn an_overwrite_conflicts_with_a_concurrent_append_and_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
         .unwrap();
     let read = Arc::new(snapshot(&table, None).await);
     // Another writer appends after our read.
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![ids_batch(3..6, "EU")])
         .await
         .unwrap();
@@ -516,7 +568,9 @@ async fn an_overwrite_conflicts_with_a_concurrent_append_and_commits_nothing() {
 async fn eight_concurrent_appenders_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![ids_batch(-1..0, "seed")])
         .await
         .unwrap();
@@ -526,7 +580,9 @@ async fn eight_concurrent_appenders_lose_nothing() {
         tasks.push(tokio::spawn(async move {
             for i in 0..50i64 {
                 let id = task * 1000 + i;
-                WriteBuilder::new(location(&table))
+                Table::from_location(location(&table))
+                    .write()
+                    .with_create_if_missing(true)
                     .execute_batches(vec![ids_batch(id..id + 1, "EU")])
                     .await
                     .unwrap();
@@ -565,7 +621,9 @@ async fn eight_concurrent_appenders_lose_nothing() {
 async fn bad_writes_are_clear_errors_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_partition_columns(["region"])
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
@@ -587,7 +645,9 @@ async fn bad_writes_are_clear_errors_and_change_nothing() {
         ],
     )
     .unwrap();
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![wrong_type])
         .await
         .unwrap_err();
@@ -596,7 +656,9 @@ async fn bad_writes_are_clear_errors_and_change_nothing() {
 
     // The partition column missing.
     let no_partition = ids_batch(0..2, "EU").project(&[0, 2]).unwrap();
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![no_partition])
         .await
         .unwrap_err();
@@ -608,7 +670,9 @@ async fn bad_writes_are_clear_errors_and_change_nothing() {
     let mut columns = ids_batch(0..1, "EU").columns().to_vec();
     columns.push(Arc::new(Int32Array::from(vec![1])));
     let extra = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![extra])
         .await
         .unwrap_err();
@@ -639,7 +703,9 @@ async fn bad_writes_are_clear_errors_and_change_nothing() {
         ],
     )
     .unwrap();
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![ids_batch(10..20, "US"), with_nulls])
         .await
         .unwrap_err();
@@ -658,7 +724,9 @@ async fn append_only_tables_refuse_overwrites() {
     options
         .properties
         .insert("delta.appendOnly".into(), "true".into());
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_table_options(options)
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
@@ -671,7 +739,9 @@ async fn append_only_tables_refuse_overwrites() {
             .unwrap()
             .contains(&"appendOnly".to_string())
     );
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_mode(WriteMode::Overwrite)
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
@@ -687,7 +757,9 @@ async fn unknown_delta_properties_are_refused() {
     options
         .properties
         .insert("delta.enableDeletionVectors".into(), "true".into());
-    let err = WriteBuilder::new(location(&table))
+    let err = Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_table_options(options)
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
@@ -704,14 +776,19 @@ async fn writes_to_tables_written_by_spark_keep_them_readable() {
     // A Spark table with deletion vectors: an append adds rows, keeps the deleted rows deleted.
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
-    copy_dir(&corpus().join("delta-kernel/table-with-dv-small"), &table);
+    tidemark_testdata::copy_dir(
+        &tidemark_testdata::table("delta-kernel/table-with-dv-small"),
+        &table,
+    );
     let before = scan_all(snapshot(&table, None).await).await;
     let before_rows = num_rows(&before);
     let schema = before[0].schema();
     let batch = before[0].slice(0, 1);
     let batch = RecordBatch::try_new(schema, batch.columns().to_vec()).unwrap();
     let version_before = snapshot(&table, None).await.version();
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![batch])
         .await
         .unwrap();
@@ -736,7 +813,7 @@ async fn ids_or_len(dir: &Path) -> usize {
 
 #[tokio::test]
 async fn file_size_row_groups_and_compression_can_be_set() {
-    use tidemark_core::data_writer::{FileCompression, FileOptions};
+    use tidemark_core::{FileCompression, FileOptions};
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
     let options = FileOptions {
@@ -744,7 +821,9 @@ async fn file_size_row_groups_and_compression_can_be_set() {
         row_group_rows: 4,
         compression: FileCompression::Zstd(3),
     };
-    WriteBuilder::new(location(&table))
+    Table::from_location(location(&table))
+        .write()
+        .with_create_if_missing(true)
         .with_file_options(options)
         .execute_batches(vec![
             ids_batch(0..10, "EU"),

@@ -16,11 +16,11 @@ use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
     Ident, Insert, ObjectName, ObjectNamePart, Statement, TableObject,
 };
-use tidemark_core::alter::alter_table;
-use tidemark_core::commit::CommitMetadata;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::table::{Table, VersionSpec};
-use tidemark_core::write::SchemaMode;
+use tidemark_core::CommitMetadata;
+use tidemark_core::SchemaMode;
+use tidemark_core::Snapshot;
+use tidemark_core::schema::alter_table;
+use tidemark_core::{Table, VersionSpec};
 
 use crate::ddl::{ddl_target, schema_change};
 use crate::error::{Error, external};
@@ -109,7 +109,7 @@ impl TidemarkContext {
     }
 
     /// Registers the Tidemark table at `uri` under `name`, following its newest version.
-    pub async fn register(&self, name: &str, uri: &str) -> Result<()> {
+    pub async fn register(&self, name: &str, uri: &str) -> crate::Result<()> {
         let table = TidemarkTable::open(uri)
             .await?
             .with_view_types(self.view_types())?;
@@ -119,7 +119,15 @@ impl TidemarkContext {
 
     /// Plans and returns one SQL statement, with time travel resolved and the tables it reads
     /// refreshed to their newest versions.
-    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+    ///
+    /// An error of the table format (a version that does not exist, say) is
+    /// [`Error::Tidemark`]; so is one met while the returned frame runs, once converted with
+    /// `Error::from`.
+    pub async fn sql(&self, sql: &str) -> crate::Result<DataFrame> {
+        Ok(self.plan_sql(sql).await?)
+    }
+
+    async fn plan_sql(&self, sql: &str) -> Result<DataFrame> {
         let mut statements = DFParser::parse_sql_with_dialect(sql, &TimeTravelDialect::default())?;
         let statement = match (statements.pop_front(), statements.is_empty()) {
             (Some(statement), true) => statement,
@@ -169,9 +177,9 @@ impl TidemarkContext {
             let snapshot = Table::from_location(location)
                 .snapshot(spec)
                 .await
-                .map_err(|e| Error::TimeTravel {
+                .map_err(|source| Error::Version {
                     table: name.clone(),
-                    reason: e.to_string(),
+                    source,
                 })?;
             self.resolved.insert(clause, Arc::new(snapshot));
         }
@@ -378,7 +386,7 @@ impl TidemarkContext {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
                 let text = arrow::compute::cast(&column, &DataType::Utf8)?;
                 let text = text.as_string::<i32>().value(0).to_string();
-                return tidemark_core::time_travel::parse_instant(&text)
+                return tidemark_core::snapshot::parse_instant(&text)
                     .map_err(|e| bad(e.to_string()));
             }
             DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
@@ -400,7 +408,7 @@ impl TidemarkContext {
     }
 
     /// Loads the snapshot of a registered Tidemark table at a version.
-    pub async fn snapshot(&self, name: &str, spec: VersionSpec) -> Result<Snapshot> {
+    pub async fn snapshot(&self, name: &str, spec: VersionSpec) -> crate::Result<Snapshot> {
         let provider = self.ctx.table_provider(name).await?;
         let table =
             provider
@@ -409,10 +417,9 @@ impl TidemarkContext {
                     name: name.to_string(),
                     reason: "it is registered, but not as a Tidemark table".into(),
                 })?;
-        Table::from_location(table.snapshot().location().clone())
+        Ok(Table::from_location(table.snapshot().location().clone())
             .snapshot(spec)
-            .await
-            .map_err(external)
+            .await?)
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! DataFusion parses these statements but has no plan for them; for a Tidemark table they
 //! become one [`AlterOperation`] each, committed as one new version through
-//! [`tidemark_core::alter::alter_table`] (renames and drops switch column mapping on, and no
+//! [`tidemark_core::schema::alter_table`] (renames and drops switch column mapping on, and no
 //! data file is rewritten). Like DataFusion's own DDL, they run when the statement is planned.
 //!
 //! | SQL | change |
@@ -30,7 +30,7 @@ use datafusion::sql::sqlparser::ast::{
     AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CommentObject,
     Expr as SqlExpr, Ident, ObjectName, SqlOption, Statement, Value,
 };
-use tidemark_core::alter::AlterOperation;
+use tidemark_core::schema::AlterOperation;
 use tidemark_core::schema::{DataType, StructType};
 
 use crate::context::normalized_ident;

@@ -9,13 +9,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An error of the table format.
+    /// An error of the table format, with its own variants to match on (a version that does
+    /// not exist, a commit conflict, a schema mismatch, …), however deep in a query it arose.
     #[error(transparent)]
     Tidemark(#[from] tidemark_core::Error),
 
-    /// An error of DataFusion.
+    /// An error of DataFusion (parsing, planning, executing).
     #[error(transparent)]
-    DataFusion(#[from] DataFusionError),
+    DataFusion(DataFusionError),
 
     /// A time-travel clause that cannot be used.
     #[error("invalid time travel on '{table}': {reason}")]
@@ -24,6 +25,17 @@ pub enum Error {
         table: String,
         /// What is wrong, and what to write instead.
         reason: String,
+    },
+
+    /// The version of a table that a query asked for (by time travel) could not be loaded;
+    /// `source` says why, as the table format's own error.
+    #[error("cannot read '{table}' at the version asked for: {source}")]
+    Version {
+        /// The table as written in the query.
+        table: String,
+        /// The table format's error (a version that does not exist, a tag not found, …).
+        #[source]
+        source: tidemark_core::Error,
     },
 
     /// A name that is not a Tidemark table where one is needed.
@@ -36,10 +48,56 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The table format's error behind this one, if there is one: match on it to tell a
+    /// missing version, a conflict or a schema mismatch apart.
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: tidemark_datafusion::TidemarkContext) {
+    /// match ctx.sql("SELECT * FROM sales VERSION AS OF 99").await {
+    ///     Err(e) if matches!(e.core(), Some(tidemark_core::Error::VersionNotFound { .. })) => {
+    ///         println!("no such version");
+    ///     }
+    ///     _ => {}
+    /// }
+    /// # }
+    /// ```
+    pub fn core(&self) -> Option<&tidemark_core::Error> {
+        match self {
+            Error::Tidemark(e) | Error::Version { source: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<DataFusionError> for Error {
+    /// Unwraps the errors Tidemark handed to DataFusion (boxed as `External`, possibly with
+    /// context added), so that a core error reaches the caller as [`Error::Tidemark`].
+    fn from(error: DataFusionError) -> Self {
+        match error {
+            DataFusionError::External(boxed) => match boxed.downcast::<tidemark_core::Error>() {
+                Ok(core) => Error::Tidemark(*core),
+                Err(boxed) => match boxed.downcast::<Error>() {
+                    Ok(ours) => *ours,
+                    Err(other) => Error::DataFusion(DataFusionError::External(other)),
+                },
+            },
+            DataFusionError::Context(context, inner) => match Error::from(*inner) {
+                Error::DataFusion(inner) => {
+                    Error::DataFusion(DataFusionError::Context(context, Box::new(inner)))
+                }
+                ours => ours,
+            },
+            other => Error::DataFusion(other),
+        }
+    }
+}
+
 impl From<Error> for DataFusionError {
     fn from(error: Error) -> Self {
         match error {
             Error::DataFusion(e) => e,
+            Error::Tidemark(e) => DataFusionError::External(Box::new(e)),
             other => DataFusionError::External(Box::new(other)),
         }
     }

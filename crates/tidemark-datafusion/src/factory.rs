@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::CreateExternalTable;
+use tidemark_core::TableLocation;
 use tidemark_core::schema::StructType;
-use tidemark_core::storage::TableLocation;
-use tidemark_core::write::{TableOptions, create_table};
+use tidemark_core::{Table, TableOptions};
 
 use crate::error::external;
 use crate::provider::TidemarkTable;
@@ -66,12 +66,7 @@ impl TableProviderFactory for TidemarkTableFactory {
                 }
                 Ok(Arc::new(table))
             }
-            Err(DataFusionError::External(e))
-                if matches!(
-                    e.downcast_ref::<tidemark_core::Error>(),
-                    Some(tidemark_core::Error::TableNotFound { .. })
-                ) =>
-            {
+            Err(crate::Error::Tidemark(tidemark_core::Error::TableNotFound { .. })) => {
                 if cmd.schema.fields().is_empty() {
                     return Err(DataFusionError::Plan(format!(
                         "no Tidemark table exists at '{uri}'; give a column list to create one"
@@ -87,7 +82,7 @@ impl TableProviderFactory for TidemarkTableFactory {
                     options.properties.insert(key.to_string(), value.clone());
                 }
                 let location = TableLocation::parse(&uri).map_err(external)?;
-                create_table(&location, &schema, options, Default::default())
+                Table::create_at(location, &schema, options, Default::default())
                     .await
                     .map_err(external)?;
                 Ok(Arc::new(
@@ -96,7 +91,7 @@ impl TableProviderFactory for TidemarkTableFactory {
                         .with_view_types(view_types)?,
                 ))
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -18,8 +18,8 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use serde_json::Value;
-use tidemark_core::storage::TableLocation;
-use tidemark_core::table::{Table, VersionSpec};
+use tidemark_core::TableLocation;
+use tidemark_core::{Table, VersionSpec};
 
 use crate::error::external;
 use crate::provider::TidemarkTable;
@@ -257,9 +257,9 @@ async fn files_batch(location: &TableLocation, version: Option<u64>) -> Result<R
         .await
         .map_err(external)?;
     let files = snapshot.files_sorted();
-    let stats: Vec<Option<tidemark_core::stats::FileStats>> = files
+    let stats: Vec<Option<tidemark_core::log::stats::FileStats>> = files
         .iter()
-        .map(|f| tidemark_core::stats::FileStats::parse(f.stats.as_deref()))
+        .map(|f| tidemark_core::log::stats::FileStats::parse(f.stats.as_deref()))
         .collect();
     let partition_values = files.iter().map(|f| {
         if f.partition_values.is_empty() {

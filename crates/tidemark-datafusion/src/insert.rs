@@ -43,7 +43,7 @@ use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, LogicalPlanBuil
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{Insert, Statement};
-use tidemark_core::write::SchemaMode;
+use tidemark_core::SchemaMode;
 
 use crate::context::normalized_part;
 use crate::provider::TidemarkTable;

@@ -37,10 +37,10 @@ use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use object_store::ObjectMeta;
-use tidemark_core::actions::Add;
-use tidemark_core::scan::ScanBuilder;
+use tidemark_core::ScanBuilder;
+use tidemark_core::Snapshot;
+use tidemark_core::log::actions::Add;
 use tidemark_core::schema::ColumnMappingMode;
-use tidemark_core::snapshot::Snapshot;
 
 use crate::error::external;
 use crate::pruning::{
@@ -92,17 +92,17 @@ pub struct TidemarkTable {
 
 impl TidemarkTable {
     /// A provider that follows the table at `uri`, loaded at its latest version.
-    pub async fn open(uri: &str) -> Result<Self> {
-        let table = tidemark_core::table::Table::open(uri).map_err(external)?;
+    pub async fn open(uri: &str) -> crate::Result<Self> {
+        let table = tidemark_core::Table::open(uri).map_err(external)?;
         let snapshot = table
-            .snapshot(tidemark_core::table::VersionSpec::Latest)
+            .snapshot(tidemark_core::VersionSpec::Latest)
             .await
             .map_err(external)?;
         Self::following(Arc::new(snapshot))
     }
 
     /// A provider that follows the table, starting at `snapshot`.
-    pub fn following(snapshot: Arc<Snapshot>) -> Result<Self> {
+    pub fn following(snapshot: Arc<Snapshot>) -> crate::Result<Self> {
         Ok(Self {
             state: RwLock::new(load(snapshot, default_view_types())?),
             pinned: false,
@@ -112,7 +112,7 @@ impl TidemarkTable {
     }
 
     /// A provider pinned to `snapshot` (time travel): it never refreshes and refuses writes.
-    pub fn pinned(snapshot: Arc<Snapshot>) -> Result<Self> {
+    pub fn pinned(snapshot: Arc<Snapshot>) -> crate::Result<Self> {
         Ok(Self {
             state: RwLock::new(load(snapshot, default_view_types())?),
             pinned: true,
@@ -124,7 +124,7 @@ impl TidemarkTable {
     /// Declares string and binary columns as `Utf8View` and `BinaryView` (`true`, the default,
     /// as DataFusion's `datafusion.execution.parquet.schema_force_view_types`) or as `Utf8`
     /// and `Binary` (`false`). A session with that option turned off may want the same here.
-    pub fn with_view_types(mut self, view_types: bool) -> Result<Self> {
+    pub fn with_view_types(mut self, view_types: bool) -> crate::Result<Self> {
         if view_types != self.view_types {
             let snapshot = self.snapshot();
             self.state = RwLock::new(load(snapshot, view_types)?);
@@ -156,7 +156,7 @@ impl TidemarkTable {
     }
 
     /// Moves a following provider to the newest version, reading only the new commits.
-    pub async fn refresh(&self) -> Result<()> {
+    pub async fn refresh(&self) -> crate::Result<()> {
         if self.pinned {
             return Ok(());
         }

@@ -14,9 +14,9 @@ use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::PhysicalExpr;
-use tidemark_core::actions::Add;
+use tidemark_core::log::actions::Add;
+use tidemark_core::log::stats::FileStats;
 use tidemark_core::partition::partition_array;
-use tidemark_core::stats::FileStats;
 
 use crate::error::external;
 

@@ -24,8 +24,8 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 use futures::{StreamExt, TryStreamExt};
-use tidemark_core::actions::Add;
-use tidemark_core::scan::Scan;
+use tidemark_core::Scan;
+use tidemark_core::log::actions::Add;
 
 use crate::error::external;
 use crate::pruning::PruningCounts;

@@ -12,8 +12,8 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
 use futures::StreamExt;
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::write::{SchemaMode, WriteBuilder, WriteMode};
+use tidemark_core::Snapshot;
+use tidemark_core::{SchemaMode, WriteMode};
 
 use crate::error::external;
 
@@ -95,7 +95,8 @@ impl DataSink for TidemarkSink {
                 ))
             })
         });
-        let mut builder = WriteBuilder::new(self.snapshot.location().clone())
+        let mut builder = tidemark_core::Table::from_location(self.snapshot.location().clone())
+            .write()
             .with_mode(self.mode)
             .with_schema_mode(self.schema_mode)
             .with_read_snapshot(self.snapshot.clone());

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, ScalarValue, Statistics};
-use tidemark_core::actions::Add;
-use tidemark_core::stats::FileStats;
+use tidemark_core::log::actions::Add;
+use tidemark_core::log::stats::FileStats;
 
 use crate::pruning::{Side, json_bound, partition_scalar};
 

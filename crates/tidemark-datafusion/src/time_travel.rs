@@ -30,7 +30,7 @@ use datafusion::sql::sqlparser::ast::{
     TableFactor, TableVersion, Value, Visit, Visitor,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
-use tidemark_core::snapshot::Snapshot;
+use tidemark_core::Snapshot;
 
 use crate::provider::TidemarkTable;
 
@@ -382,7 +382,7 @@ impl RelationPlanner for TimeTravelPlanner {
         let key = clause_key(name, version);
         let Some(snapshot) = self.resolved.get(&key) else {
             return Err(DataFusionError::Plan(format!(
-                "'{version}' on '{name}' was not resolved: time travel needs a Tidemark table and a query run through TidemarkContext::sql (or `tidemark sql`)"
+                "'{version}' on '{name}' was not resolved: time travel needs a Tidemark table and a query run through TidemarkContext::sql"
             )));
         };
         let reference = context.object_name_to_table_reference(name.clone())?;

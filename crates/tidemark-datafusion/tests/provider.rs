@@ -1,6 +1,7 @@
 //! The table provider on real tables: pruning counted on a table of 120 files, the same rows as
 //! DataFusion reading the same Parquet files directly, deletion vectors, EXPLAIN, statistics,
 //! INSERT through the library's commit protocol, and tables named by path.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use tidemark_core::Table;
 use tidemark_core::TableLocation;
-use tidemark_core::write::WriteBuilder;
+use tidemark_core::testing::load_snapshot;
 use tidemark_datafusion::{TidemarkContext, TidemarkScanExec};
 
 fn batch(day: i64, ids: std::ops::Range<i64>) -> RecordBatch {
@@ -48,7 +50,9 @@ async fn events(dir: &Path) -> String {
                 b
             })
             .collect();
-        let mut write = WriteBuilder::new(location.clone());
+        let mut write = Table::from_location(location.clone())
+            .write()
+            .with_create_if_missing(true);
         if round == 0 {
             write = write.with_partition_columns(["day"]);
         }
@@ -219,10 +223,9 @@ async fn inserts_commit_one_version_and_tables_can_be_named_by_path() {
         .await
         .unwrap();
     assert_eq!(rows(&inserted), vec!["100"]);
-    let snapshot =
-        tidemark_core::snapshot::Snapshot::load(&TableLocation::parse(&uri).unwrap(), None)
-            .await
-            .unwrap();
+    let snapshot = load_snapshot(&TableLocation::parse(&uri).unwrap(), None)
+        .await
+        .unwrap();
     assert_eq!(snapshot.version(), 10);
     let count = ctx
         .sql("SELECT count(*) FROM events")
@@ -316,15 +319,13 @@ async fn row_counts_and_column_bounds_reach_the_optimizer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_ids_and_tags_in_sql_and_lineage_of_inserts() {
-    use tidemark_core::table::VersionSpec;
+    use tidemark_core::VersionSpec;
     let dir = tempfile::tempdir().unwrap();
     let uri = events(dir.path()).await;
     let location = TableLocation::parse(&uri).unwrap();
-    let v3 = tidemark_core::snapshot::Snapshot::load(&location, Some(3))
-        .await
-        .unwrap();
+    let v3 = load_snapshot(&location, Some(3)).await.unwrap();
     let id = v3.snapshot_id().unwrap();
-    tidemark_core::tag::create_tag(
+    tidemark_core::extensions::tag::create_tag(
         &location,
         "train-2026-11",
         VersionSpec::Version(2),
@@ -379,11 +380,69 @@ async fn snapshot_ids_and_tags_in_sql_and_lineage_of_inserts() {
         .await
         .unwrap();
     let copy_location = TableLocation::parse(copy.to_str().unwrap()).unwrap();
-    let node = tidemark_core::lineage::lineage(&copy_location, None)
+    let node = tidemark_core::extensions::lineage::lineage(&copy_location, None)
         .await
         .unwrap();
     assert_eq!(node.version, 1);
     assert_eq!(node.inputs.len(), 1, "{node:?}");
     assert_eq!(node.inputs[0].snapshot_id, id);
     assert_eq!(node.inputs[0].version, 3);
+}
+
+/// A core error reaches the caller as a typed variant, with no boxed error to downcast: a
+/// version that does not exist, a tag that does not exist, a path with no table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn core_errors_reach_the_caller_typed() {
+    use tidemark_datafusion::Error;
+    let dir = tempfile::tempdir().unwrap();
+    let uri = events(dir.path()).await;
+    let ctx = TidemarkContext::new();
+    ctx.register("events", &uri).await.unwrap();
+
+    let err = ctx
+        .sql("SELECT count(*) FROM events VERSION AS OF 99")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Version { table, source: tidemark_core::Error::VersionNotFound { requested: 99, .. } }
+                if table == "events"
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        err.core(),
+        Some(tidemark_core::Error::VersionNotFound { .. })
+    ));
+
+    let err = ctx
+        .sql("SELECT count(*) FROM events AT(TAG => 'no-such-tag')")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.core(), Some(tidemark_core::Error::TagNotFound { name, .. }) if name == "no-such-tag"),
+        "{err:?}"
+    );
+
+    let missing = dir.path().join("nothing-here");
+    std::fs::create_dir_all(&missing).unwrap();
+    // This one surfaces while the frame runs: DataFusion's error converts to the same variant.
+    let frame = ctx
+        .sql(&format!(
+            "SELECT * FROM tidemark_history('{}')",
+            missing.display()
+        ))
+        .await
+        .unwrap();
+    let Err(err) = frame.collect().await.map_err(Error::from) else {
+        panic!("a history of a path with no table must fail");
+    };
+    assert!(
+        matches!(
+            err,
+            Error::Tidemark(tidemark_core::Error::TableNotFound { .. })
+        ),
+        "{err:?}"
+    );
 }

@@ -6,6 +6,7 @@
 //! - strings are `Utf8View`, as in DataFusion's listing table for Parquet (`DESCRIBE`,
 //!   `information_schema`, `INSERT`), or `Utf8` when asked; the Tidemark reader (deletion
 //!   vectors) returns the same types.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,9 +17,9 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use tidemark_core::FileOptions;
+use tidemark_core::Table;
 use tidemark_core::TableLocation;
-use tidemark_core::data_writer::FileOptions;
-use tidemark_core::write::WriteBuilder;
 use tidemark_datafusion::{TidemarkContext, TidemarkScanExec, TidemarkTable};
 
 const ROWS: i64 = 40_000;
@@ -72,10 +73,13 @@ async fn table(dir: &Path, partitioned: bool) -> PathBuf {
             batch(start..start + 4_000, part)
         })
         .collect();
-    let mut write = WriteBuilder::new(location).with_file_options(FileOptions {
-        row_group_rows: 1_000,
-        ..FileOptions::default()
-    });
+    let mut write = Table::from_location(location)
+        .write()
+        .with_create_if_missing(true)
+        .with_file_options(FileOptions {
+            row_group_rows: 1_000,
+            ..FileOptions::default()
+        });
     if partitioned {
         write = write.with_partition_columns(["part"]);
     }
@@ -362,9 +366,7 @@ async fn strings_are_views_as_in_a_listing_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tidemark_reader_returns_the_declared_string_types() {
     // A table with deletion vectors, read by Tidemark's reader rather than DataFusion's.
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/delta-kernel/with-short-dv");
-    let uri = std::fs::canonicalize(corpus).unwrap();
+    let uri = tidemark_testdata::table("delta-kernel/with-short-dv");
     let uri = uri.to_str().unwrap();
     let ctx = TidemarkContext::with_session(SessionContext::new_with_config(config(2)));
     ctx.register("dv", uri).await.unwrap();

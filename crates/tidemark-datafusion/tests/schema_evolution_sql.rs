@@ -1,15 +1,17 @@
 //! Evolved tables through SQL: every version reads under its own schema with `VERSION AS OF`
 //! and `TIMESTAMP AS OF`, across merged columns, widened types, renames and drops.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Field, Schema};
 use arrow::util::pretty::pretty_format_batches;
+use tidemark_core::SchemaMode;
+use tidemark_core::Table;
 use tidemark_core::TableLocation;
-use tidemark_core::alter::{AlterOperation, alter_table};
-use tidemark_core::snapshot::Snapshot;
-use tidemark_core::write::{SchemaMode, WriteBuilder};
+use tidemark_core::schema::{AlterOperation, alter_table};
+use tidemark_core::testing::load_snapshot;
 use tidemark_datafusion::TidemarkContext;
 
 fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
@@ -37,7 +39,9 @@ async fn every_version_reads_under_its_own_schema_in_sql() {
     let write = |b: RecordBatch| {
         let location = location.clone();
         async move {
-            WriteBuilder::new(location)
+            Table::from_location(location)
+                .write()
+                .with_create_if_missing(true)
                 .with_schema_mode(SchemaMode::Merge)
                 .execute_batches(vec![b])
                 .await
@@ -124,7 +128,7 @@ async fn every_version_reads_under_its_own_schema_in_sql() {
         )
         .await;
         assert_eq!(got, want.join("\n"), "version {version}");
-        let snapshot = Snapshot::load(&location, Some(version as u64))
+        let snapshot = load_snapshot(&location, Some(version as u64))
             .await
             .unwrap();
         let instant = chrono::DateTime::from_timestamp_millis(snapshot.timestamp_ms())
@@ -162,7 +166,9 @@ async fn every_version_reads_under_its_own_schema_in_sql() {
 /// A table at `dir/name` written from one batch (strict), returning its URI.
 async fn table_from(dir: &std::path::Path, name: &str, b: RecordBatch) -> String {
     let uri = dir.join(name).to_str().unwrap().to_string();
-    WriteBuilder::new(TableLocation::parse(&uri).unwrap())
+    Table::from_location(TableLocation::parse(&uri).unwrap())
+        .write()
+        .with_create_if_missing(true)
         .execute_batches(vec![b])
         .await
         .unwrap();
@@ -170,7 +176,7 @@ async fn table_from(dir: &std::path::Path, name: &str, b: RecordBatch) -> String
 }
 
 async fn version_of(uri: &str) -> u64 {
-    Snapshot::load(&TableLocation::parse(uri).unwrap(), None)
+    load_snapshot(&TableLocation::parse(uri).unwrap(), None)
         .await
         .unwrap()
         .version()
@@ -254,7 +260,7 @@ async fn insert_in_merge_mode_adds_columns_and_widens_types() {
     let types = query(&ctx, "SELECT arrow_typeof(id) AS t FROM t LIMIT 1").await;
     assert!(types.contains("Int64"), "{types}");
     // The widening went through the typeWidening feature and is recorded on the field.
-    let snapshot = Snapshot::load(&TableLocation::parse(&uri).unwrap(), None)
+    let snapshot = load_snapshot(&TableLocation::parse(&uri).unwrap(), None)
         .await
         .unwrap();
     let features = snapshot
@@ -283,7 +289,7 @@ async fn insert_in_merge_mode_adds_columns_and_widens_types() {
     ]
     .join("\n");
     assert_eq!(old, want_old);
-    let v0 = Snapshot::load(&TableLocation::parse(&uri).unwrap(), Some(0))
+    let v0 = load_snapshot(&TableLocation::parse(&uri).unwrap(), Some(0))
         .await
         .unwrap();
     let instant = chrono::DateTime::from_timestamp_millis(v0.timestamp_ms())
@@ -303,9 +309,10 @@ async fn insert_in_merge_mode_adds_columns_and_widens_types() {
     assert!(types.contains("Int32"), "{types}");
 
     // The source is recorded as the commit's input, as for a strict INSERT.
-    let inputs = tidemark_core::lineage::read_inputs(&TableLocation::parse(&uri).unwrap(), 1)
-        .await
-        .unwrap();
+    let inputs =
+        tidemark_core::extensions::lineage::read_inputs(&TableLocation::parse(&uri).unwrap(), 1)
+            .await
+            .unwrap();
     assert_eq!(inputs.len(), 1, "{inputs:?}");
 }
 
@@ -329,7 +336,7 @@ async fn insert_in_merge_mode_with_a_column_list_and_literals() {
     query(&ctx, "INSERT INTO t VALUES (2, 'b')").await;
     let types = query(&ctx, "SELECT arrow_typeof(id) AS t FROM t LIMIT 1").await;
     assert!(types.contains("Int32"), "{types}");
-    let snapshot = Snapshot::load(&TableLocation::parse(&uri).unwrap(), None)
+    let snapshot = load_snapshot(&TableLocation::parse(&uri).unwrap(), None)
         .await
         .unwrap();
     assert!(
@@ -485,7 +492,7 @@ async fn alter_table_and_comment_on_column_in_sql_commit_one_version_each() {
     .await;
     query(&ctx, "ALTER TABLE t RENAME COLUMN name TO who").await;
     let location = TableLocation::parse(&uri).unwrap();
-    let snapshot = Snapshot::load(&location, None).await.unwrap();
+    let snapshot = load_snapshot(&location, None).await.unwrap();
     assert_eq!(snapshot.version(), 4);
     let fields = &snapshot.schema().fields;
     let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
@@ -539,7 +546,9 @@ async fn widened_list_elements_read_through_sql_at_every_version() {
     .await;
     let mut wide = ListBuilder::new(Int64Builder::new());
     wide.append_value([Some(5_000_000_000)]);
-    WriteBuilder::new(TableLocation::parse(&uri).unwrap())
+    Table::from_location(TableLocation::parse(&uri).unwrap())
+        .write()
+        .with_create_if_missing(true)
         .with_schema_mode(SchemaMode::Merge)
         .execute_batches(vec![batch(vec![
             ("id", Arc::new(Int64Array::from(vec![3])) as ArrayRef),

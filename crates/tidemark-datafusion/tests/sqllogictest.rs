@@ -9,6 +9,7 @@
 //!
 //! With `control substitution on`, `$TIDEMARK_SALES` is the path of `sales` and
 //! `$TIDEMARK_SCRATCH` an empty directory of the file's own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,23 +21,6 @@ use datafusion::datasource::MemTable;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
 use tidemark_datafusion::TidemarkContext;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 struct Fixtures {
     _dir: tempfile::TempDir,
     sales: PathBuf,
@@ -47,10 +31,10 @@ struct Fixtures {
 fn fixtures() -> Fixtures {
     let dir = tempfile::tempdir().unwrap();
     let sales = dir.path().join("sales");
-    copy_dir(&repo().join("examples/sales"), &sales);
+    tidemark_testdata::copy_dir(&tidemark_testdata::example("sales"), &sales);
     let dv = dir.path().join("dv");
-    copy_dir(
-        &repo().join("../shared/corpus/delta-kernel/table-with-dv-small"),
+    tidemark_testdata::copy_dir(
+        &tidemark_testdata::table("delta-kernel/table-with-dv-small"),
         &dv,
     );
     let scratch = dir.path().join("scratch");
@@ -139,33 +123,36 @@ impl AsyncDB for Db {
     }
 }
 
+fn db_error(error: impl std::fmt::Display) -> DbError {
+    DbError(error.to_string())
+}
+
 async fn connect(sales: PathBuf, dv: PathBuf, scratch: PathBuf) -> Result<Db, DbError> {
     let ctx = TidemarkContext::new();
-    let err = |e: datafusion::error::DataFusionError| DbError(e.to_string());
     ctx.register("sales", sales.to_str().unwrap())
         .await
-        .map_err(err)?;
+        .map_err(db_error)?;
     ctx.register("dv", dv.to_str().unwrap())
         .await
-        .map_err(err)?;
+        .map_err(db_error)?;
     let writable = tempfile::Builder::new()
         .tempdir_in(&scratch)
         .unwrap()
         .keep()
         .join("sales_w");
-    copy_dir(&repo().join("examples/sales"), &writable);
+    tidemark_testdata::copy_dir(&tidemark_testdata::example("sales"), &writable);
     ctx.register("sales_w", writable.to_str().unwrap())
         .await
-        .map_err(err)?;
+        .map_err(db_error)?;
     let plain = RecordBatch::try_from_iter(vec![(
         "id",
         Arc::new(arrow::array::Int64Array::from(vec![1, 2])) as arrow::array::ArrayRef,
     )])
     .unwrap();
-    let table = MemTable::try_new(plain.schema(), vec![vec![plain]]).map_err(err)?;
+    let table = MemTable::try_new(plain.schema(), vec![vec![plain]]).map_err(db_error)?;
     ctx.session()
         .register_table("plain", Arc::new(table))
-        .map_err(err)?;
+        .map_err(db_error)?;
     Ok(Db { ctx })
 }
 

@@ -20,3 +20,14 @@ pub fn ok(args: &[&str]) -> String {
     );
     String::from_utf8(output.stdout).unwrap()
 }
+
+/// Runs `tidemark`, requires failure, and returns its standard error.
+#[allow(dead_code)] // not every test file checks failures
+pub fn fails(args: &[&str]) -> String {
+    let output = tidemark(args);
+    assert!(
+        !output.status.success(),
+        "tidemark {args:?} should have failed"
+    );
+    String::from_utf8(output.stderr).unwrap()
+}

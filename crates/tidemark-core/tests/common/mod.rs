@@ -1,50 +1,15 @@
-//! Shared helpers of the integration tests: the corpus, scanning, and row comparison.
+//! Shared helpers of the integration tests: scanning and row comparison. The tables they
+//! read come from `tidemark_testdata` (the repository's `tests/data`).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use futures::TryStreamExt;
-use tidemark_core::scan::ScanBuilder;
-use tidemark_core::snapshot::Snapshot;
-
-/// The shared corpus of tables written by other Delta implementations.
-pub fn corpus() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    assert!(
-        path.is_dir(),
-        "the shared corpus is expected at {} (../shared/corpus from the project root)",
-        path.display()
-    );
-    path.canonicalize().unwrap()
-}
-
-/// Every table directory (a folder holding `_delta_log/`) below `root`, sorted.
-pub fn table_dirs(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !path.is_dir() {
-                continue;
-            }
-            if path.file_name().is_some_and(|n| n == "_delta_log") {
-                out.push(dir.clone());
-            } else {
-                stack.push(path);
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
+use tidemark_core::ScanBuilder;
+use tidemark_core::Snapshot;
 
 /// All rows of a snapshot.
 pub async fn scan_all(snapshot: Snapshot) -> Vec<RecordBatch> {
@@ -126,18 +91,4 @@ pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
 /// Total rows.
 pub fn num_rows(batches: &[RecordBatch]) -> usize {
     batches.iter().map(RecordBatch::num_rows).sum()
-}
-
-/// Copies a directory tree.
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -1,0 +1,11 @@
+//! Tidemark's own additions, kept under `_tidemark/` where Delta readers ignore them: tags,
+//! pins and what they protect, manifests, and lineage.
+
+pub mod lineage;
+pub mod manifest;
+pub mod pin;
+pub(crate) mod protection;
+pub mod tag;
+pub(crate) mod tidemark_dir;
+
+pub use protection::Reference;

@@ -1,0 +1,238 @@
+//! Vacuum: delete the data files that no retained version reads.
+//!
+//! A version is retained when it was current at some instant inside the retention window
+//! (`delta.deletedFileRetentionDuration`, 7 days by default), or is newer. The files kept are
+//! those live in the oldest retained version plus every file added since, with their deletion
+//! vectors. Any other file under the table root older than the window is deleted: files of
+//! versions that expired, and orphans of writes that failed before committing. Files younger
+//! than the window are never deleted, so a write in progress keeps its files.
+//!
+//! Files of versions that a tag or an unexpired pin names are kept whatever their age, and the
+//! report says which tag or pin kept which files (see [`crate::extensions::protection`]).
+//!
+//! A dry run (the default) reports what would be deleted and deletes nothing.
+
+use std::collections::HashSet;
+
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+use object_store::path::Path;
+
+use crate::checkpoint::write::deleted_file_retention_ms;
+use crate::error::{Error, Result};
+use crate::log::actions::Action;
+use crate::log::listing::LogListing;
+use crate::scan::deletion_vector::dv_file_path;
+use crate::snapshot::Snapshot;
+use crate::snapshot::time_travel;
+use crate::storage::TableLocation;
+use crate::transaction::commit::read_commit;
+
+/// How to vacuum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VacuumOptions {
+    /// The retention window in milliseconds; the table's `delta.deletedFileRetentionDuration`
+    /// (7 days by default) when `None`.
+    pub retention_ms: Option<i64>,
+    /// Report only (the default); `false` deletes.
+    pub dry_run: bool,
+    /// Allow a window shorter than the table's: files of in-flight writes and versions that
+    /// readers may still be using can then be deleted.
+    pub allow_short_retention: bool,
+}
+
+impl Default for VacuumOptions {
+    fn default() -> Self {
+        Self {
+            retention_ms: None,
+            dry_run: true,
+            allow_short_retention: false,
+        }
+    }
+}
+
+/// What a vacuum found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VacuumReport {
+    /// The oldest version still readable after the vacuum.
+    pub oldest_retained_version: u64,
+    /// The retention window used, in milliseconds.
+    pub retention_ms: i64,
+    /// Files (paths relative to the table root) deleted, or that would be in a dry run.
+    pub files: Vec<String>,
+    /// Their total size in bytes.
+    pub bytes: u64,
+    /// Files kept because a retained version reads them.
+    pub files_kept: usize,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Each tag and unexpired pin, the version it protects, and the files vacuum kept for it
+    /// that it would otherwise have deleted.
+    pub protected: Vec<crate::extensions::protection::ProtectedVersion>,
+    /// Pins that have expired: they protected nothing.
+    pub expired_pins: Vec<crate::extensions::pin::Pin>,
+}
+
+/// Vacuums the table at `location`.
+///
+/// ```no_run
+/// # async fn demo() -> tidemark_core::Result<()> {
+/// use tidemark_core::maintenance::vacuum::{vacuum, VacuumOptions};
+/// let location = tidemark_core::TableLocation::parse("/data/sales")?;
+/// let report = vacuum(&location, VacuumOptions::default()).await?;
+/// println!("{} files ({} bytes) can be deleted", report.files.len(), report.bytes);
+/// # Ok(()) }
+/// ```
+pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<VacuumReport> {
+    let latest = Snapshot::load(location, None).await?;
+    let table_retention = deleted_file_retention_ms(&latest.metadata().configuration);
+    let retention_ms = options.retention_ms.unwrap_or(table_retention);
+    if retention_ms < 0 {
+        return Err(Error::InvalidArgument(
+            "the retention window cannot be negative".into(),
+        ));
+    }
+    if retention_ms < table_retention && !options.allow_short_retention {
+        return Err(Error::InvalidArgument(format!(
+            "a retention of {} hours is shorter than the table's {} hours: files of writes in progress and of versions readers still use could be deleted; allow it explicitly if no other writer or reader is active",
+            retention_ms / 3_600_000,
+            table_retention / 3_600_000
+        )));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let cutoff = now - retention_ms;
+    let oldest = oldest_retained_version(location, &latest, cutoff).await?;
+    let needed = needed_files(location, &latest, oldest).await?;
+    let protection = crate::extensions::protection::Protection::load(location, now).await?;
+
+    let candidates: Vec<(Path, u64)> = location
+        .store()
+        .list(Some(location.root()))
+        .map_err(|e| Error::store(format!("listing the table at '{}'", location.url()), e))
+        .try_filter_map(|meta| {
+            let keep = is_hidden(location, &meta.location)
+                || needed.contains(&meta.location)
+                || meta.last_modified.timestamp_millis() >= cutoff;
+            futures::future::ready(Ok((!keep).then_some((meta.location, meta.size))))
+        })
+        .try_collect()
+        .await?;
+    // Tags and unexpired pins keep every file of their versions.
+    let (candidates, protected) = protection.split(location, candidates);
+    let mut files: Vec<(String, Path, u64)> = candidates
+        .into_iter()
+        .map(|(path, size)| (relative(location, &path), path, size))
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    if !options.dry_run {
+        futures::stream::iter(files.iter().map(|(_, path, _)| path.clone()))
+            .map(|path| {
+                let store = location.store().clone();
+                async move {
+                    match store.delete(&path).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                        Err(e) => Err(Error::store(format!("deleting '{path}'"), e)),
+                    }
+                }
+            })
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+    }
+    Ok(VacuumReport {
+        oldest_retained_version: oldest,
+        retention_ms,
+        bytes: files.iter().map(|(_, _, size)| size).sum(),
+        files: files.into_iter().map(|(name, _, _)| name).collect(),
+        files_kept: needed.len(),
+        dry_run: options.dry_run,
+        protected,
+        expired_pins: protection.expired_pins,
+    })
+}
+
+/// The newest version that was current at `cutoff` (readers may travel back to it), or the
+/// earliest readable version when every commit is younger.
+async fn oldest_retained_version(
+    location: &TableLocation,
+    latest: &Snapshot,
+    cutoff: i64,
+) -> Result<u64> {
+    if latest.timestamp_ms() <= cutoff {
+        return Ok(latest.version());
+    }
+    let instant = chrono::DateTime::from_timestamp_millis(cutoff).ok_or_else(|| {
+        Error::InvalidArgument(format!("the retention cutoff {cutoff} ms is out of range"))
+    })?;
+    // The latest snapshot is at hand: its metadata says how commits are timed, so only the
+    // listing is needed, not a second replay of the log.
+    let listing = LogListing::list(location, None).await?;
+    match time_travel::version_at_timestamp(location, &listing, latest.metadata(), instant).await {
+        Ok(version) => Ok(version),
+        Err(Error::TimestampBeforeFirstCommit {
+            earliest_version, ..
+        }) => Ok(earliest_version),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every object path a retained version reads: data files and deletion-vector files.
+async fn needed_files(
+    location: &TableLocation,
+    latest: &Snapshot,
+    oldest: u64,
+) -> Result<HashSet<Path>> {
+    let mut needed = HashSet::new();
+    let base = if oldest == latest.version() {
+        latest.clone()
+    } else {
+        Snapshot::load(location, Some(oldest)).await?
+    };
+    for add in base.files() {
+        needed.insert(location.resolve(&add.path)?);
+        if let Some(dv) = &add.deletion_vector
+            && dv.storage_type != "i"
+        {
+            needed.insert(dv_file_path(location, dv)?);
+        }
+    }
+    let versions: Vec<u64> = (oldest + 1..=latest.version()).collect();
+    let commits: Vec<Vec<Action>> = futures::stream::iter(versions)
+        .map(|v| {
+            let location = location.clone();
+            async move { read_commit(&location, v).await }
+        })
+        .buffered(16)
+        .try_collect()
+        .await?;
+    for action in commits.into_iter().flatten() {
+        if let Action::Add(add) = action {
+            needed.insert(location.resolve(&add.path)?);
+            if let Some(dv) = &add.deletion_vector
+                && dv.storage_type != "i"
+            {
+                needed.insert(dv_file_path(location, dv)?);
+            }
+        }
+    }
+    Ok(needed)
+}
+
+/// The log, and files and directories whose names start with `_` or `.` (other than
+/// partition directories), are never vacuumed.
+fn is_hidden(location: &TableLocation, path: &Path) -> bool {
+    let root_parts = location.root().parts().count();
+    path.parts().skip(root_parts).any(|part| {
+        let name = part.as_ref();
+        (name.starts_with('_') || name.starts_with('.')) && !name.contains('=')
+    })
+}
+
+fn relative(location: &TableLocation, path: &Path) -> String {
+    let root_parts = location.root().parts().count();
+    path.parts()
+        .skip(root_parts)
+        .map(|p| p.as_ref().to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
