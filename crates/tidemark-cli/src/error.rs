@@ -38,7 +38,7 @@ impl From<tidemark_datafusion::Error> for CliError {
     fn from(error: tidemark_datafusion::Error) -> Self {
         match error {
             tidemark_datafusion::Error::Tidemark(e) => CliError::Tidemark(e),
-            tidemark_datafusion::Error::DataFusion(e) => CliError::DataFusion(e),
+            tidemark_datafusion::Error::DataFusion(e) => CliError::DataFusion(*e),
             other => CliError::DataFusion(other.into()),
         }
     }

@@ -179,7 +179,7 @@ impl TidemarkContext {
                 .await
                 .map_err(|source| Error::Version {
                     table: name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             self.resolved.insert(clause, Arc::new(snapshot));
         }

@@ -14,9 +14,9 @@ pub enum Error {
     #[error(transparent)]
     Tidemark(#[from] tidemark_core::Error),
 
-    /// An error of DataFusion (parsing, planning, executing).
+    /// An error of DataFusion (parsing, planning, executing); boxed, as it is large.
     #[error(transparent)]
-    DataFusion(DataFusionError),
+    DataFusion(Box<DataFusionError>),
 
     /// A time-travel clause that cannot be used.
     #[error("invalid time travel on '{table}': {reason}")]
@@ -35,7 +35,7 @@ pub enum Error {
         table: String,
         /// The table format's error (a version that does not exist, a tag not found, …).
         #[source]
-        source: tidemark_core::Error,
+        source: Box<tidemark_core::Error>,
     },
 
     /// A name that is not a Tidemark table where one is needed.
@@ -64,7 +64,8 @@ impl Error {
     /// ```
     pub fn core(&self) -> Option<&tidemark_core::Error> {
         match self {
-            Error::Tidemark(e) | Error::Version { source: e, .. } => Some(e),
+            Error::Tidemark(e) => Some(e),
+            Error::Version { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -79,16 +80,16 @@ impl From<DataFusionError> for Error {
                 Ok(core) => Error::Tidemark(*core),
                 Err(boxed) => match boxed.downcast::<Error>() {
                     Ok(ours) => *ours,
-                    Err(other) => Error::DataFusion(DataFusionError::External(other)),
+                    Err(other) => Error::DataFusion(Box::new(DataFusionError::External(other))),
                 },
             },
             DataFusionError::Context(context, inner) => match Error::from(*inner) {
                 Error::DataFusion(inner) => {
-                    Error::DataFusion(DataFusionError::Context(context, Box::new(inner)))
+                    Error::DataFusion(Box::new(DataFusionError::Context(context, inner)))
                 }
                 ours => ours,
             },
-            other => Error::DataFusion(other),
+            other => Error::DataFusion(Box::new(other)),
         }
     }
 }
@@ -96,7 +97,7 @@ impl From<DataFusionError> for Error {
 impl From<Error> for DataFusionError {
     fn from(error: Error) -> Self {
         match error {
-            Error::DataFusion(e) => e,
+            Error::DataFusion(e) => *e,
             Error::Tidemark(e) => DataFusionError::External(Box::new(e)),
             other => DataFusionError::External(Box::new(other)),
         }

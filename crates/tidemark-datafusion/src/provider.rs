@@ -1,4 +1,4 @@
-//! [`TidemarkTable`]: a DataFusion [`TableProvider`] over one snapshot of a Tidemark table.
+//! [`TidemarkTable`]: a DataFusion [`TableProvider`](datafusion::catalog::TableProvider) over one snapshot of a Tidemark table.
 //!
 //! Partition filters prune files exactly and are reported as exact; other filters skip files
 //! by the log's statistics and go down into the Parquet scan for row-group and page pruning

@@ -8,4 +8,4 @@ pub(crate) mod protection;
 pub mod tag;
 pub(crate) mod tidemark_dir;
 
-pub use protection::Reference;
+pub use protection::{ProtectedVersion, Reference};

@@ -115,16 +115,6 @@ impl Protection {
         })
     }
 
-    /// Whether no tag or pin protects anything.
-    pub fn is_empty(&self) -> bool {
-        self.references.is_empty()
-    }
-
-    /// Whether a tag or pin needs the object at `path`.
-    pub fn protects(&self, path: &Path) -> bool {
-        self.needed_by.contains_key(path)
-    }
-
     /// Splits the files vacuum would delete into those it may delete and, per reference, those
     /// a tag or pin keeps. Every reference is reported, also those that kept nothing.
     pub fn split(

@@ -1,7 +1,7 @@
 //! Tags: named, immutable references to one version of a table.
 //!
-//! A tag is the JSON file `_tidemark/tags/<name>.json` inside the table's root (see
-//! [`crate::extensions::tidemark_dir`]): creating one writes no data version, and put-if-absent makes sure a
+//! A tag is the JSON file `_tidemark/tags/<name>.json` inside the table's root (the
+//! `_tidemark/` folder of `spec/TIDEMARK.md`): creating one writes no data version, and put-if-absent makes sure a
 //! tag, once made, is never moved to another version. A tag can be deleted and its name used
 //! again. Vacuum keeps every file of a tagged version.
 //!

@@ -8,7 +8,7 @@
 //! than the window are never deleted, so a write in progress keeps its files.
 //!
 //! Files of versions that a tag or an unexpired pin names are kept whatever their age, and the
-//! report says which tag or pin kept which files (see [`crate::extensions::protection`]).
+//! report says which tag or pin kept which files ([`VacuumReport::protected`]).
 //!
 //! A dry run (the default) reports what would be deleted and deletes nothing.
 

@@ -874,6 +874,7 @@ pub fn escape_path_component(value: &str) -> String {
 /// assert_eq!(unescape_path_component("a%2Fb%3D50%25").unwrap(), "a/b=50%");
 /// assert!(unescape_path_component("50%").is_err());
 /// ```
+#[cfg(any(test, feature = "test-support"))]
 pub fn unescape_path_component(value: &str) -> Result<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

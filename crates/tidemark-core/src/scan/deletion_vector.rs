@@ -121,6 +121,7 @@ pub mod z85 {
     /// As the ZeroMQ specification requires, the input length must be a multiple of 4; pad the
     /// input first otherwise (Delta pads inline deletion vectors with zero bytes and records the
     /// unpadded length in `sizeInBytes`).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn encode(bytes: &[u8]) -> Result<String> {
         if !bytes.len().is_multiple_of(4) {
             return Err(Error::deletion_vector(format!(
@@ -280,6 +281,7 @@ pub fn parse_bitmap(bytes: &[u8]) -> Result<RoaringTreemap> {
 /// portable 64-bit roaring format. The inverse of [`parse_bitmap`].
 ///
 /// Fails when a row index is above `i64::MAX`, which the protocol forbids.
+#[cfg(any(test, feature = "test-support"))]
 pub fn serialize_bitmap(bitmap: &RoaringTreemap) -> Result<Vec<u8>> {
     check_row_index_range(bitmap)?;
     let mut bytes = Vec::with_capacity(4 + bitmap.serialized_size());

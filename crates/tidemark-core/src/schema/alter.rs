@@ -59,8 +59,8 @@ pub const SETTABLE_PROPERTIES: &[&str] = &[
     "delta.columnMapping.mode",
 ];
 
-/// One explicit change to a table. Column names are column paths (`address.city`, see the
-/// [module documentation](self)); `RenameColumn::to` is the new name of the last field of the
+/// One explicit change to a table. Column names are column paths (`address.city`, see
+/// [`crate::schema::parse_column_path`]); `RenameColumn::to` is the new name of the last field of the
 /// path, taken literally.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlterOperation {
@@ -92,7 +92,8 @@ pub enum AlterOperation {
         /// The column.
         name: String,
     },
-    /// Sets a table property (see [`SETTABLE_PROPERTIES`] for the `delta.*` keys allowed).
+    /// Sets a table property: any key outside `delta.*`, and those `delta.*` keys Tidemark
+    /// knows how to honour (an unknown one is refused, naming the allowed keys).
     SetProperty {
         /// The key.
         key: String,

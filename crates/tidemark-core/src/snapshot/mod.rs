@@ -292,7 +292,7 @@ impl Snapshot {
     }
 
     /// The snapshot id of this version: `tm1.<table id>.<version>.<content digest>`, unique
-    /// across tables and verifiable (see [`crate::snapshot::id`]).
+    /// across tables and verifiable (see [`SnapshotId`]).
     pub fn snapshot_id(&self) -> Result<String> {
         Ok(crate::snapshot::id::SnapshotId::of(self)?.to_string())
     }

@@ -19,7 +19,7 @@ use crate::storage::retry::RetryingStore;
 /// Every file of the table (the `_delta_log/` folder, data files, deletion vectors) is addressed
 /// relative to [`TableLocation::root`].
 ///
-/// The store is wrapped in a [`RetryingStore`]: transient errors of reads and idempotent writes
+/// The store is wrapped in a retrying store: transient errors of reads and idempotent writes
 /// are retried with backoff and jitter ([`RetryPolicy::default`] unless
 /// [`TableLocation::with_retry_policy`] says otherwise).
 #[derive(Debug, Clone)]
@@ -102,7 +102,7 @@ impl TableLocation {
     /// Uses an existing object store, with the table at `root` inside it.
     ///
     /// `url` is only used to name the table in messages and to resolve absolute paths. The store
-    /// is wrapped in a [`RetryingStore`] with the default [`RetryPolicy`].
+    /// is wrapped in a retrying store with the default [`RetryPolicy`].
     pub fn from_store(store: Arc<dyn ObjectStore>, root: Path, url: Url) -> Self {
         let retry = RetryPolicy::default();
         Self {
@@ -138,7 +138,7 @@ impl TableLocation {
         self.retry
     }
 
-    /// The object store that holds the table (wrapped in a [`RetryingStore`]).
+    /// The object store that holds the table (wrapped in a retrying store).
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
     }

@@ -172,17 +172,6 @@ impl Transaction {
         self
     }
 
-    /// Caps how many versions the commit tries.
-    pub fn with_max_attempts(mut self, attempts: usize) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
-    }
-
-    /// The actions to be committed.
-    pub fn actions(&self) -> &[Action] {
-        &self.actions
-    }
-
     /// Whether the new version records an in-commit timestamp.
     fn in_commit_timestamps(&self) -> bool {
         let new_metadata = self.actions.iter().rev().find_map(|a| match a {
