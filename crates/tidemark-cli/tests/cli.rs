@@ -1,33 +1,14 @@
 //! End-to-end tests of the `tidemark` binary on the example table and the tables of tests/data.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn example() -> PathBuf {
-    tidemark_testdata::example("sales")
-}
-
-fn tidemark(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
+use common::{example, ok, tidemark};
 
 #[test]
 fn scan_reads_an_old_version_as_csv() {
     let table = example();
-    let out = stdout(&tidemark(&[
+    let out = ok(&[
         "scan",
         table.to_str().unwrap(),
         "--version",
@@ -36,7 +17,7 @@ fn scan_reads_an_old_version_as_csv() {
         "id,region",
         "--format",
         "csv",
-    ]));
+    ]);
     let mut lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.remove(0), "id,region");
     lines.sort();
@@ -49,14 +30,14 @@ fn scan_reads_an_old_version_as_csv() {
 #[test]
 fn scan_by_timestamp_and_as_json() {
     let table = example();
-    let out = stdout(&tidemark(&[
+    let out = ok(&[
         "scan",
         table.to_str().unwrap(),
         "--timestamp",
         "2025-11-20T10:00:30Z",
         "--format",
         "json",
-    ]));
+    ]);
     let rows: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -73,14 +54,14 @@ fn scan_writes_parquet_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("out.parquet");
     let table = example();
-    stdout(&tidemark(&[
+    ok(&[
         "scan",
         table.to_str().unwrap(),
         "--format",
         "parquet",
         "--output",
         target.to_str().unwrap(),
-    ]));
+    ]);
     let file = std::fs::File::open(&target).unwrap();
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()
@@ -93,12 +74,7 @@ fn scan_writes_parquet_to_a_file() {
 #[test]
 fn history_lists_commits_newest_first() {
     let table = example();
-    let out = stdout(&tidemark(&[
-        "history",
-        table.to_str().unwrap(),
-        "--format",
-        "json",
-    ]));
+    let out = ok(&["history", table.to_str().unwrap(), "--format", "json"]);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     let versions: Vec<u64> = entries
         .iter()
@@ -107,33 +83,28 @@ fn history_lists_commits_newest_first() {
     assert_eq!(versions, vec![2, 1, 0]);
     assert_eq!(entries[2]["operation"], "CREATE TABLE AS SELECT");
     assert_eq!(entries[0]["removes"], 1);
-    let limited = stdout(&tidemark(&[
-        "history",
-        table.to_str().unwrap(),
-        "--limit",
-        "1",
-    ]));
+    let limited = ok(&["history", table.to_str().unwrap(), "--limit", "1"]);
     assert_eq!(limited.lines().count(), 2, "{limited}");
 }
 
 #[test]
 fn describe_reports_version_schema_and_counts() {
     let table = example();
-    let out = stdout(&tidemark(&[
+    let out = ok(&[
         "describe",
         table.to_str().unwrap(),
         "--version",
         "1",
         "--format",
         "json",
-    ]));
+    ]);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["numFiles"], 3);
     assert_eq!(doc["numRows"], 7);
     assert_eq!(doc["partitionColumns"][0], "region");
     assert_eq!(doc["timestamp"], "2025-11-20T10:01:00.000Z");
-    let text = stdout(&tidemark(&["describe", table.to_str().unwrap()]));
+    let text = ok(&["describe", table.to_str().unwrap()]);
     assert!(text.contains("version:      2"), "{text}");
     assert!(text.contains("sold_at timestamp"), "{text}");
 }

@@ -4,17 +4,9 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{fails, ok};
-
-fn log_files(table: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(table.join("_delta_log"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
-}
+use common::{fails, log_files, ok, schema_changes};
 
 fn csv(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
@@ -97,15 +89,7 @@ fn schema_mode_merge_and_alter_keep_old_versions_readable() {
     // History marks the schema changes.
     let out = ok(&["history", table, "--format", "json"]);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    let changes = |v: u64| -> Vec<String> {
-        let e = entries.iter().find(|e| e["version"] == v).unwrap();
-        e["schemaChanges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect()
-    };
+    let changes = |v: u64| schema_changes(&entries, v);
     assert_eq!(changes(1), ["+score double"]);
     assert_eq!(changes(2), ["name->label"]);
     let renamed = entries.iter().find(|e| e["version"] == 2).unwrap();

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{fails, ok};
+use common::{fails, ok, schema_changes};
 use serde_json::Value;
 
 /// Every file under the table, relative to it.
@@ -171,15 +171,7 @@ fn nested_rename_drop_and_add_through_the_cli() {
     // History names the nested changes by path.
     let out = ok(&["history", table, "--format", "json"]);
     let entries: Vec<Value> = serde_json::from_str(&out).unwrap();
-    let changes = |v: u64| -> Vec<String> {
-        let e = entries.iter().find(|e| e["version"] == v).unwrap();
-        e["schemaChanges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect()
-    };
+    let changes = |v: u64| schema_changes(&entries, v);
     assert_eq!(changes(1), ["address.city->address.town"]);
     assert_eq!(changes(2), ["-address.street"]);
     assert_eq!(changes(3), ["+address.zip string"]);

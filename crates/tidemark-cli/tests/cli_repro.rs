@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ok, tidemark};
+use common::{ok, scan_ids, tidemark, vacuum_now};
 
 fn fails(args: &[&str]) -> (String, String) {
     let output = tidemark(args);
@@ -29,19 +29,6 @@ fn csv(dir: &Path, name: &str, rows: &[(i64, &str)]) -> String {
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap()
-}
-
-fn scan_ids(args: &[&str]) -> Vec<i64> {
-    let mut full = vec!["scan"];
-    full.extend_from_slice(args);
-    full.extend_from_slice(&["--format", "csv", "--columns", "id"]);
-    let mut ids: Vec<i64> = ok(&full)
-        .lines()
-        .skip(1)
-        .map(|l| l.parse().unwrap())
-        .collect();
-    ids.sort();
-    ids
 }
 
 /// A table with three versions, each replacing all rows.
@@ -192,16 +179,7 @@ fn vacuum_keeps_pinned_and_tagged_files_and_reports_why() {
             .any(|p| p["id"] == expired.trim() && p["expired"] == true)
     );
 
-    let report = json(&ok(&[
-        "vacuum",
-        &t,
-        "--retain",
-        "0",
-        "--allow-short-retention",
-        "--execute",
-        "--format",
-        "json",
-    ]));
+    let report = json(&vacuum_now(&t, &["--format", "json"]));
     assert_eq!(report["files"].as_array().unwrap().len(), 0, "{report}");
     let protected = report["protected"].as_array().unwrap();
     assert_eq!(protected.len(), 2, "{report}");
@@ -219,14 +197,7 @@ fn vacuum_keeps_pinned_and_tagged_files_and_reports_why() {
 
     // Released, the pin keeps nothing: version 1's file goes, the tag keeps version 0.
     ok(&["pin", &t, "release", &pin]);
-    let text = ok(&[
-        "vacuum",
-        &t,
-        "--retain",
-        "0",
-        "--allow-short-retention",
-        "--execute",
-    ]);
+    let text = vacuum_now(&t, &[]);
     assert!(text.contains("deleted 1 files"), "{text}");
     assert!(text.contains("for tag 'gold'"), "{text}");
     assert!(text.contains("expired pin"), "{text}");

@@ -5,14 +5,9 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{ok, tidemark};
-
-fn example() -> PathBuf {
-    tidemark_testdata::example("sales")
-}
+use common::{example, ok, tidemark};
 
 #[test]
 fn a_query_reads_a_version_of_a_registered_table() {

@@ -5,10 +5,9 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 
-use common::ok;
+use common::{log_files, ok, vacuum_now};
 
 /// [`common::fails`], and the error is one line (followed, at most, by one line of hint naming
 /// the command-line way out).
@@ -37,13 +36,6 @@ fn rows_csv(table: &str, extra: &[&str]) -> Vec<String> {
     let mut lines: Vec<String> = out.lines().skip(1).map(String::from).collect();
     lines.sort();
     lines
-}
-
-fn log_files(table: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(table.join("_delta_log"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
 }
 
 #[test]
@@ -274,14 +266,7 @@ fn create_checkpoint_restore_vacuum_and_idempotent_writes() {
     let us_file = report["files"][0].as_str().unwrap().to_string();
     assert!(us_file.starts_with("region=US/"), "{us_file}");
     assert!(table.join(&us_file).is_file());
-    ok(&[
-        "vacuum",
-        t,
-        "--retain",
-        "0",
-        "--allow-short-retention",
-        "--execute",
-    ]);
+    vacuum_now(t, &[]);
     assert!(!table.join(&us_file).exists());
     assert_eq!(rows_csv(t, &[]), vec!["1,EU,1.0"]);
     let described: serde_json::Value =

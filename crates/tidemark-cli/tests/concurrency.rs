@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use common::{ok, tidemark};
+use common::{ok, scan_ids, tidemark};
 
 /// Writes a one-row CSV input for writer `p`, write `i`.
 fn input(dir: &Path, p: usize, i: usize) -> String {
@@ -35,13 +35,6 @@ fn history(table: &str) -> Vec<(u64, Value)> {
         .collect();
     entries.sort_by_key(|(v, _)| *v);
     entries
-}
-
-fn scan_ids(table: &str) -> Vec<i64> {
-    let out = ok(&["scan", table, "--format", "csv", "--columns", "id"]);
-    let mut ids: Vec<i64> = out.lines().skip(1).map(|l| l.parse().unwrap()).collect();
-    ids.sort_unstable();
-    ids
 }
 
 /// Versions contiguous from 0, in-commit timestamps strictly increasing.
@@ -136,7 +129,7 @@ fn eight_processes_append_25_times_each() {
         .collect();
     expected.push(-1);
     expected.sort_unstable();
-    assert_eq!(scan_ids(&t), expected, "every row exactly once");
+    assert_eq!(scan_ids(&[&t]), expected, "every row exactly once");
 
     // Checkpoints were written along the way (every 100 versions) and the table reads the same
     // through them.
@@ -261,7 +254,7 @@ fn appends_mixed_with_overwrites_succeed_or_fail_with_a_conflict() {
             "{message}: the winning version {winning} exists"
         );
     }
-    let ids = scan_ids(&t);
+    let ids = scan_ids(&[&t]);
     assert_eq!(
         ids,
         expected.into_iter().collect::<Vec<_>>(),

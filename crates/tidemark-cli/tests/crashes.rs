@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::ok;
+use common::{ok, scan_ids, vacuum_now};
 
 /// Runs `tidemark args` until it reaches the test hook `point`, then kills it with SIGKILL.
 fn kill_at(point: &str, args: &[&str], marker_dir: &Path) {
@@ -49,13 +49,6 @@ fn kill_at(point: &str, args: &[&str], marker_dir: &Path) {
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success(), "killed process reported success");
-}
-
-fn ids(table: &str) -> Vec<i64> {
-    let out = ok(&["scan", table, "--format", "csv", "--columns", "id"]);
-    let mut ids: Vec<i64> = out.lines().skip(1).map(|l| l.parse().unwrap()).collect();
-    ids.sort_unstable();
-    ids
 }
 
 fn version(table: &str) -> u64 {
@@ -125,7 +118,7 @@ fn killed_writes_leave_the_last_committed_version() {
         "region",
     ]);
     let committed: Vec<i64> = (0..10).collect();
-    assert_eq!(ids(t), committed);
+    assert_eq!(scan_ids(&[t]), committed);
     let second = csv(dir.path(), "second.csv", 10..20);
     let second_args = ["write", t, second.to_str().unwrap()];
     let mut kills = 0;
@@ -134,7 +127,11 @@ fn killed_writes_leave_the_last_committed_version() {
     kill_at("data-file-written", &second_args, dir.path());
     kills += 1;
     assert_eq!(version(t), 0);
-    assert_eq!(ids(t), committed, "no row of the killed write is visible");
+    assert_eq!(
+        scan_ids(&[t]),
+        committed,
+        "no row of the killed write is visible"
+    );
     assert!(
         data_files(&table).len() > live_files(t),
         "an orphan was left"
@@ -144,29 +141,22 @@ fn killed_writes_leave_the_last_committed_version() {
     kill_at("before-commit", &second_args, dir.path());
     kills += 1;
     assert_eq!(version(t), 0);
-    assert_eq!(ids(t), committed);
+    assert_eq!(scan_ids(&[t]), committed);
 
     // The same write, run again, succeeds.
     let out = ok(&second_args);
     assert_eq!(out.trim(), "version 1");
     let committed: Vec<i64> = (0..20).collect();
-    assert_eq!(ids(t), committed);
+    assert_eq!(scan_ids(&[t]), committed);
 
     // Vacuum removes the orphans (three files from the killed writes) and nothing else.
     let before = data_files(&table);
     assert_eq!(before.len(), live_files(t) + 3, "{before:?}");
-    ok(&[
-        "vacuum",
-        t,
-        "--retain",
-        "0",
-        "--allow-short-retention",
-        "--execute",
-    ]);
+    vacuum_now(t, &[]);
     let after = data_files(&table);
     assert_eq!(after.len(), live_files(t), "{after:?}");
     assert!(after.is_subset(&before));
-    assert_eq!(ids(t), committed, "vacuum kept every live file");
+    assert_eq!(scan_ids(&[t]), committed, "vacuum kept every live file");
     eprintln!("kills: {kills}");
 }
 
@@ -187,7 +177,7 @@ fn killed_checkpoints_leave_a_readable_table() {
     assert!(!log.join("00000000000000000002.checkpoint.parquet").exists());
     assert!(!log.join("_last_checkpoint").exists());
     assert_eq!(version(t), 2);
-    assert_eq!(ids(t), committed);
+    assert_eq!(scan_ids(&[t]), committed);
 
     // Killed after the checkpoint file, before `_last_checkpoint`: the table reads the same,
     // through the checkpoint the listing finds.
@@ -195,12 +185,12 @@ fn killed_checkpoints_leave_a_readable_table() {
     assert!(log.join("00000000000000000002.checkpoint.parquet").exists());
     assert!(!log.join("_last_checkpoint").exists());
     assert_eq!(version(t), 2);
-    assert_eq!(ids(t), committed);
+    assert_eq!(scan_ids(&[t]), committed);
 
     // Run again: succeeds, and the hint is written.
     ok(&["checkpoint", t]);
     assert!(log.join("_last_checkpoint").exists());
-    assert_eq!(ids(t), committed);
+    assert_eq!(scan_ids(&[t]), committed);
 
     // A write whose automatic checkpoint is killed: the commit itself stands.
     let more = csv(dir.path(), "more.csv", 15..20);
@@ -219,7 +209,7 @@ fn killed_checkpoints_leave_a_readable_table() {
         dir.path(),
     );
     assert_eq!(version(t2), 1);
-    assert_eq!(ids(t2), (0..20).collect::<Vec<_>>());
+    assert_eq!(scan_ids(&[t2]), (0..20).collect::<Vec<_>>());
     let out = ok(&["write", t2, more.to_str().unwrap()]);
     assert_eq!(out.trim(), "version 2");
 }

@@ -12,7 +12,6 @@
 
 mod common;
 
-use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,37 +19,19 @@ use std::time::Duration;
 
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use async_trait::async_trait;
-use bytes::Bytes;
+use common::{
+    HookedStore, Listing, StoreCall as Op, StoreFuture, StoreHooks, sorted_ids, write_batch,
+};
 use futures::StreamExt;
-use futures::stream::BoxStream;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
+use object_store::{ObjectStore, ObjectStoreExt};
 use tidemark_core::storage::RetryPolicy;
 use tidemark_core::testing::commit_txn_id;
 
-use tidemark_core::Table;
 use tidemark_core::testing::load_snapshot;
 use tidemark_core::{Error, TableLocation};
-
-/// Which calls a fault applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    /// `get_opts` (whole objects, ranges, heads).
-    Get,
-    /// `get_ranges`.
-    GetRanges,
-    /// Puts that overwrite (data files, checkpoints).
-    Put,
-    /// Put-if-absent (commits).
-    PutCreate,
-    /// Listings.
-    List,
-}
+use tidemark_core::{SchemaMode, WriteMode};
 
 /// What a fault does.
 #[derive(Debug, Clone, Copy)]
@@ -74,21 +55,17 @@ struct Rule {
     remaining: usize,
 }
 
-/// A store that injects faults into chosen calls of an inner store, and counts them.
+/// Faults injected into chosen calls of a store, and counted.
 #[derive(Debug)]
-struct FaultyStore {
-    inner: Arc<dyn ObjectStore>,
+struct Faults {
     rules: Mutex<Vec<Rule>>,
     injected: AtomicUsize,
     create_puts: Mutex<Vec<String>>,
     gate: tokio::sync::Semaphore,
 }
 
-impl fmt::Display for FaultyStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Faulty({})", self.inner)
-    }
-}
+/// A store that injects faults into chosen calls of an inner store, and counts them.
+type FaultyStore = HookedStore<Faults>;
 
 fn transient(what: &str) -> object_store::Error {
     object_store::Error::Generic {
@@ -97,15 +74,17 @@ fn transient(what: &str) -> object_store::Error {
     }
 }
 
-impl FaultyStore {
-    fn new(inner: Arc<dyn ObjectStore>) -> Arc<Self> {
-        Arc::new(Self {
+impl Faults {
+    fn store(inner: Arc<dyn ObjectStore>) -> Arc<FaultyStore> {
+        HookedStore::new(
             inner,
-            rules: Mutex::new(Vec::new()),
-            injected: AtomicUsize::new(0),
-            create_puts: Mutex::new(Vec::new()),
-            gate: tokio::sync::Semaphore::new(0),
-        })
+            Self {
+                rules: Mutex::new(Vec::new()),
+                injected: AtomicUsize::new(0),
+                create_puts: Mutex::new(Vec::new()),
+                gate: tokio::sync::Semaphore::new(0),
+            },
+        )
     }
 
     /// Applies `fault` to the next `times` calls of `op` on paths containing `path_contains`.
@@ -135,127 +114,46 @@ impl FaultyStore {
         self.injected.fetch_add(1, Ordering::SeqCst);
         Some(rule.fault)
     }
-
-    /// Runs `call` under the fault chosen for `(op, path)`.
-    async fn run<T, Fut>(&self, op: Op, path: &str, call: Fut) -> object_store::Result<T>
-    where
-        Fut: Future<Output = object_store::Result<T>>,
-    {
-        match self.fault_for(op, path) {
-            None => call.await,
-            Some(Fault::FailBefore) => Err(transient(path)),
-            Some(Fault::FailAfter) => {
-                call.await?;
-                Err(transient(path))
-            }
-            Some(Fault::Delay(d)) => {
-                tokio::time::sleep(d).await;
-                call.await
-            }
-            Some(Fault::BlockThenFail) => {
-                let _permit = self.gate.acquire().await;
-                Err(transient(path))
-            }
-        }
-    }
 }
 
-#[async_trait]
-impl ObjectStore for FaultyStore {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        let op = if matches!(opts.mode, PutMode::Create) {
-            self.create_puts.lock().unwrap().push(location.to_string());
-            Op::PutCreate
-        } else {
-            Op::Put
-        };
-        self.run(
-            op,
-            location.as_ref(),
-            self.inner.put_opts(location, payload, opts),
-        )
-        .await
-    }
+impl StoreHooks for Faults {
+    const NAME: &'static str = "Faulty";
 
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.run(
-            Op::Get,
-            location.as_ref(),
-            self.inner.get_opts(location, options),
-        )
-        .await
-    }
-
-    async fn get_ranges(
-        &self,
-        location: &Path,
-        ranges: &[Range<u64>],
-    ) -> object_store::Result<Vec<Bytes>> {
-        self.run(
-            Op::GetRanges,
-            location.as_ref(),
-            self.inner.get_ranges(location, ranges),
-        )
-        .await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        let path = prefix.map(|p| p.to_string()).unwrap_or_default();
-        match self.fault_for(Op::List, &path) {
-            Some(_) => futures::stream::iter([Err(transient(&path))]).boxed(),
-            None => self.inner.list(prefix),
+    /// Runs `call` under the fault chosen for `(op, path)`.
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        op: Op,
+        path: &'a str,
+        call: StoreFuture<'a, T>,
+    ) -> StoreFuture<'a, T> {
+        if op == Op::PutCreate {
+            self.create_puts.lock().unwrap().push(path.to_string());
         }
+        Box::pin(async move {
+            match self.fault_for(op, path) {
+                None => call.await,
+                Some(Fault::FailBefore) => Err(transient(path)),
+                Some(Fault::FailAfter) => {
+                    call.await?;
+                    Err(transient(path))
+                }
+                Some(Fault::Delay(d)) => {
+                    tokio::time::sleep(d).await;
+                    call.await
+                }
+                Some(Fault::BlockThenFail) => {
+                    let _permit = self.gate.acquire().await;
+                    Err(transient(path))
+                }
+            }
+        })
     }
 
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        let path = prefix.map(|p| p.to_string()).unwrap_or_default();
-        match self.fault_for(Op::List, &path) {
-            Some(_) => futures::stream::iter([Err(transient(&path))]).boxed(),
-            None => self.inner.list_with_offset(prefix, offset),
+    fn listing(&self, path: &str, listing: Listing) -> Listing {
+        match self.fault_for(Op::List, path) {
+            Some(_) => futures::stream::iter([Err(transient(path))]).boxed(),
+            None => listing,
         }
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        let path = prefix.map(|p| p.to_string()).unwrap_or_default();
-        self.run(Op::List, &path, self.inner.list_with_delimiter(prefix))
-            .await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
     }
 }
 
@@ -283,35 +181,17 @@ fn batch(ids: Range<i64>) -> RecordBatch {
 }
 
 async fn append(location: &TableLocation, ids: Range<i64>) -> tidemark_core::Result<u64> {
-    let outcome = Table::from_location(location.clone())
-        .write()
-        .with_create_if_missing(true)
-        .execute_batches(vec![batch(ids)])
-        .await?;
-    Ok(outcome.version.unwrap())
+    write_batch(location, batch(ids), WriteMode::Append, SchemaMode::Strict).await
 }
 
+/// The sorted ids of the latest version.
 async fn ids(location: &TableLocation) -> Vec<i64> {
-    let snapshot = load_snapshot(location, None).await.unwrap();
-    let mut ids: Vec<i64> = common::scan_all(snapshot)
-        .await
-        .iter()
-        .flat_map(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .values()
-                .to_vec()
-        })
-        .collect();
-    ids.sort_unstable();
-    ids
+    sorted_ids(load_snapshot(location, None).await.unwrap()).await
 }
 
 /// A table at version 1 holding ids 0..10 (two commits), with no faults pending.
 async fn two_versions() -> (Arc<FaultyStore>, TableLocation) {
-    let store = FaultyStore::new(Arc::new(InMemory::new()));
+    let store = Faults::store(Arc::new(InMemory::new()));
     let location = table(&store);
     assert_eq!(append(&location, 0..5).await.unwrap(), 0);
     assert_eq!(append(&location, 5..10).await.unwrap(), 1);

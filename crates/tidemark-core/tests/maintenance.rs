@@ -9,19 +9,13 @@ use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use common::*;
-use tidemark_core::TableLocation;
+use common::{ids_at, location, write_batch};
 use tidemark_core::maintenance::restore::restore;
 
-use tidemark_core::Table;
 use tidemark_core::VersionSpec;
-use tidemark_core::WriteMode;
 use tidemark_core::maintenance::vacuum::{VacuumOptions, vacuum};
 use tidemark_core::testing::load_snapshot;
-
-fn location(dir: &Path) -> TableLocation {
-    TableLocation::parse(dir.to_str().unwrap()).unwrap()
-}
+use tidemark_core::{SchemaMode, WriteMode};
 
 fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
     RecordBatch::try_new(
@@ -32,33 +26,9 @@ fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
 }
 
 async fn write(dir: &Path, ids: std::ops::Range<i64>, mode: WriteMode) -> u64 {
-    Table::from_location(location(dir))
-        .write()
-        .with_create_if_missing(true)
-        .with_mode(mode)
-        .execute_batches(vec![batch(ids)])
+    write_batch(&location(dir), batch(ids), mode, SchemaMode::Strict)
         .await
         .unwrap()
-        .version
-        .unwrap()
-}
-
-async fn ids(dir: &Path, version: Option<u64>) -> Vec<i64> {
-    let snapshot = load_snapshot(&location(dir), version).await.unwrap();
-    let mut ids: Vec<i64> = scan_all(snapshot)
-        .await
-        .iter()
-        .flat_map(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .values()
-                .to_vec()
-        })
-        .collect();
-    ids.sort();
-    ids
 }
 
 fn parquet_files(dir: &Path) -> Vec<String> {
@@ -87,9 +57,9 @@ async fn restore_brings_back_an_old_version_as_a_new_commit() {
     .unwrap();
     assert_eq!((outcome.version, outcome.restored_version), (3, 1));
     assert_eq!((outcome.files_added, outcome.files_removed), (2, 1));
-    assert_eq!(ids(&table, None).await, (0..6).collect::<Vec<_>>());
+    assert_eq!(ids_at(&table, None).await, (0..6).collect::<Vec<_>>());
     // The versions in between are untouched, and the restore can itself be undone.
-    assert_eq!(ids(&table, Some(2)).await, vec![100]);
+    assert_eq!(ids_at(&table, Some(2)).await, vec![100]);
     let again = restore(
         &location(&table),
         VersionSpec::Version(2),
@@ -98,7 +68,7 @@ async fn restore_brings_back_an_old_version_as_a_new_commit() {
     .await
     .unwrap();
     assert_eq!(again.version, 4);
-    assert_eq!(ids(&table, None).await, vec![100]);
+    assert_eq!(ids_at(&table, None).await, vec![100]);
     // By timestamp: the instant of version 0.
     let v0 = load_snapshot(&location(&table), Some(0))
         .await
@@ -112,7 +82,7 @@ async fn restore_brings_back_an_old_version_as_a_new_commit() {
     )
     .await
     .unwrap();
-    assert_eq!(ids(&table, None).await, vec![0, 1, 2]);
+    assert_eq!(ids_at(&table, None).await, vec![0, 1, 2]);
 }
 
 #[tokio::test]
@@ -178,7 +148,7 @@ async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
     .unwrap();
     assert_eq!(report.files.len(), 2);
     assert_eq!(parquet_files(&table).len(), 2);
-    assert_eq!(ids(&table, None).await, (3..9).collect::<Vec<_>>());
+    assert_eq!(ids_at(&table, None).await, (3..9).collect::<Vec<_>>());
     let old = load_snapshot(&location(&table), Some(0)).await.unwrap();
     let scan = tidemark_core::ScanBuilder::new(old).build().unwrap();
     let result: Result<Vec<_>, _> = futures::TryStreamExt::try_collect(scan.execute()).await;

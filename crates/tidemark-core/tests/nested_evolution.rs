@@ -11,59 +11,22 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, ListArray, MapArray, RecordBatch,
-    StringArray, StructArray,
+    ArrayRef, Float32Array, Float64Array, ListArray, MapArray, RecordBatch, StructArray,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Fields, Schema};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use common::scan_all;
+use common::{
+    alter, batch, commit_actions, ints, location, longs, scan_all, snapshot_at,
+    snapshot_by_timestamp, strs, structs, tick, write,
+};
 use serde_json::{Value, json};
 use tidemark_core::SchemaMode;
 use tidemark_core::Snapshot;
-use tidemark_core::TableLocation;
-use tidemark_core::schema::{AlterOperation, alter_table};
+use tidemark_core::Table;
+use tidemark_core::schema::AlterOperation;
 use tidemark_core::schema::{DataType as DeltaType, PrimitiveType};
 use tidemark_core::testing::load_snapshot;
-use tidemark_core::{Table, VersionSpec};
-
-fn location(dir: &Path) -> TableLocation {
-    TableLocation::parse(dir.to_str().unwrap()).unwrap()
-}
-
-fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap()
-}
-
-fn ints(v: &[i32]) -> ArrayRef {
-    Arc::new(Int32Array::from(v.to_vec()))
-}
-fn longs(v: &[i64]) -> ArrayRef {
-    Arc::new(Int64Array::from(v.to_vec()))
-}
-fn strs(v: &[&str]) -> ArrayRef {
-    Arc::new(StringArray::from(v.to_vec()))
-}
-
-fn structs(fields: Vec<(&str, ArrayRef)>) -> ArrayRef {
-    let f: Vec<Field> = fields
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    Arc::new(StructArray::new(
-        Fields::from(f),
-        fields.into_iter().map(|(_, a)| a).collect(),
-        None,
-    ))
-}
 
 /// A list array over `values`, split at `offsets`; Arrow's default element name `item`.
 fn list(values: ArrayRef, offsets: &[i32]) -> ArrayRef {
@@ -90,20 +53,6 @@ fn map(keys: ArrayRef, values: ArrayRef, offsets: &[i32]) -> ArrayRef {
         None,
         false,
     ))
-}
-
-async fn write(dir: &Path, b: RecordBatch, mode: SchemaMode) -> tidemark_core::Result<u64> {
-    let outcome = Table::from_location(location(dir))
-        .write()
-        .with_create_if_missing(true)
-        .with_schema_mode(mode)
-        .execute_batches(vec![b])
-        .await?;
-    Ok(outcome.version.unwrap())
-}
-
-async fn alter(dir: &Path, op: AlterOperation) -> tidemark_core::Result<u64> {
-    alter_table(&location(dir), op, Default::default()).await
 }
 
 fn rename(from: &str, to: &str) -> AlterOperation {
@@ -153,19 +102,12 @@ async fn read_snapshot(snapshot: Snapshot) -> Read {
 }
 
 async fn read(dir: &Path, version: u64) -> Read {
-    read_snapshot(load_snapshot(&location(dir), Some(version)).await.unwrap()).await
+    read_snapshot(snapshot_at(dir, Some(version)).await).await
 }
 
 /// Reads a version through time travel by its own commit timestamp.
 async fn read_by_timestamp(dir: &Path, version: u64) -> Read {
-    let snapshot = load_snapshot(&location(dir), Some(version)).await.unwrap();
-    let instant = chrono::DateTime::from_timestamp_millis(snapshot.timestamp_ms()).unwrap();
-    let at = Table::from_location(location(dir))
-        .snapshot(VersionSpec::Timestamp(instant))
-        .await
-        .unwrap();
-    assert_eq!(at.version(), version);
-    read_snapshot(at).await
+    read_snapshot(snapshot_by_timestamp(dir, version).await).await
 }
 
 /// Every version reads as expected, by version and by timestamp.
@@ -202,13 +144,6 @@ fn data_files(dir: &Path) -> Vec<String> {
     listing(dir)
         .into_iter()
         .filter(|p| !p.starts_with("_delta_log"))
-        .collect()
-}
-
-fn commit_actions(dir: &Path, version: u64) -> Vec<Value> {
-    let text = std::fs::read_to_string(dir.join(format!("_delta_log/{version:020}.json"))).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
@@ -253,10 +188,6 @@ fn field_json<'a>(schema: &'a Value, path: &[&str]) -> &'a Value {
         };
     }
     current
-}
-
-async fn tick() {
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 }
 
 fn people(ids: &[i64], streets: &[&str], cities: &[&str], tag_values: &[i64]) -> RecordBatch {

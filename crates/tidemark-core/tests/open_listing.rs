@@ -3,20 +3,16 @@
 //! the same answers and the same errors as a replay from a full listing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use bytes::Bytes;
+use common::{HookedStore, Listing, StoreCall, StoreFuture, StoreHooks};
 use futures::StreamExt;
-use futures::stream::BoxStream;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
+use object_store::{ObjectStoreExt, PutPayload};
 use tidemark_core::Snapshot;
 use tidemark_core::checkpoint::write_checkpoint;
 use tidemark_core::testing::load_snapshot;
@@ -31,101 +27,34 @@ struct Calls {
     listed: Vec<String>,
 }
 
+/// Hooks of a store that records every object read and listed in `Calls`.
 #[derive(Debug)]
-struct CountingStore {
-    inner: Arc<dyn ObjectStore>,
-    calls: Arc<Mutex<Calls>>,
-}
+struct Counting(Arc<Mutex<Calls>>);
 
-impl std::fmt::Display for CountingStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CountingStore({})", self.inner)
+impl StoreHooks for Counting {
+    const NAME: &'static str = "CountingStore";
+
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        kind: StoreCall,
+        path: &'a str,
+        call: StoreFuture<'a, T>,
+    ) -> StoreFuture<'a, T> {
+        if matches!(kind, StoreCall::Get | StoreCall::GetRanges) {
+            self.0.lock().unwrap().gets.push(path.to_string());
+        }
+        call
     }
-}
 
-impl CountingStore {
-    fn record_listing(
-        &self,
-        stream: BoxStream<'static, object_store::Result<ObjectMeta>>,
-    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        let calls = self.calls.clone();
-        stream
+    fn listing(&self, _prefix: &str, listing: Listing) -> Listing {
+        let calls = self.0.clone();
+        listing
             .inspect(move |meta| {
                 if let Ok(meta) = meta {
                     calls.lock().unwrap().listed.push(meta.location.to_string());
                 }
             })
             .boxed()
-    }
-}
-
-#[async_trait]
-impl ObjectStore for CountingStore {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.calls.lock().unwrap().gets.push(location.to_string());
-        self.inner.get_opts(location, options).await
-    }
-
-    async fn get_ranges(
-        &self,
-        location: &Path,
-        ranges: &[Range<u64>],
-    ) -> object_store::Result<Vec<Bytes>> {
-        self.calls.lock().unwrap().gets.push(location.to_string());
-        self.inner.get_ranges(location, ranges).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.record_listing(self.inner.list(prefix))
-    }
-
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.record_listing(self.inner.list_with_offset(prefix, offset))
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
     }
 }
 
@@ -212,10 +141,7 @@ fn versions_read(calls: &Calls) -> BTreeSet<String> {
 #[tokio::test]
 async fn latest_snapshot_lists_and_reads_only_from_the_last_checkpoint() {
     let calls = Arc::new(Mutex::new(Calls::default()));
-    let store = Arc::new(CountingStore {
-        inner: Arc::new(InMemory::new()),
-        calls: calls.clone(),
-    });
+    let store = HookedStore::new(Arc::new(InMemory::new()), Counting(calls.clone()));
     let location = TableLocation::from_store(
         store,
         Path::from("t"),

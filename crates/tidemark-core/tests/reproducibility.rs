@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use common::*;
+use common::{
+    canonical_rows, column_names, ids_of, location, num_rows, scan_all, sorted_ids, write_batch,
+};
 use futures::TryStreamExt;
 use tidemark_core::Error;
 use tidemark_core::FileOptions;
 use tidemark_core::Snapshot;
 use tidemark_core::SnapshotId;
-use tidemark_core::TableLocation;
-use tidemark_core::WriteMode;
 use tidemark_core::extensions::Reference;
 use tidemark_core::extensions::lineage::{lineage, read_inputs};
 use tidemark_core::extensions::manifest::{Difference, build_manifest, verify_manifest};
@@ -26,11 +26,8 @@ use tidemark_core::extensions::tag::{TagOptions, create_tag, delete_tag, list_ta
 use tidemark_core::maintenance::vacuum::{VacuumOptions, vacuum};
 use tidemark_core::scan::shard::{ShardOptions, ShardedReader, SplitMix64};
 use tidemark_core::testing::load_snapshot;
+use tidemark_core::{SchemaMode, WriteMode};
 use tidemark_core::{Table, VersionSpec};
-
-fn location(dir: &Path) -> TableLocation {
-    TableLocation::parse(dir.to_str().unwrap()).unwrap()
-}
 
 fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
     let labels: Vec<String> = ids.clone().map(|i| format!("row-{i}")).collect();
@@ -48,36 +45,9 @@ fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
 }
 
 async fn write(dir: &Path, ids: std::ops::Range<i64>, mode: WriteMode) -> u64 {
-    Table::from_location(location(dir))
-        .write()
-        .with_create_if_missing(true)
-        .with_mode(mode)
-        .execute_batches(vec![batch(ids)])
+    write_batch(&location(dir), batch(ids), mode, SchemaMode::Strict)
         .await
         .unwrap()
-        .version
-        .unwrap()
-}
-
-fn ids_of(batches: &[RecordBatch]) -> Vec<i64> {
-    batches
-        .iter()
-        .flat_map(|b| {
-            b.column_by_name("id")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .values()
-                .to_vec()
-        })
-        .collect()
-}
-
-async fn sorted_ids(snapshot: Snapshot) -> Vec<i64> {
-    let mut ids = ids_of(&scan_all(snapshot).await);
-    ids.sort();
-    ids
 }
 
 async fn snapshot(dir: &Path, spec: VersionSpec) -> tidemark_core::Result<Snapshot> {

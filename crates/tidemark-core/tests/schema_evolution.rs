@@ -8,60 +8,21 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray, StructArray,
-};
-use arrow::datatypes::{DataType, Field, Fields, Schema};
+use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
 use common::*;
 use serde_json::Value;
 use tidemark_core::Snapshot;
-use tidemark_core::TableLocation;
+use tidemark_core::Table;
 use tidemark_core::{SchemaMode, WriteMode};
-use tidemark_core::{Table, VersionSpec};
 
-fn location(dir: &Path) -> TableLocation {
-    TableLocation::parse(dir.to_str().unwrap()).unwrap()
-}
-
-fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap()
-}
-
-fn ints(v: &[i32]) -> ArrayRef {
-    Arc::new(Int32Array::from(v.to_vec()))
-}
-fn longs(v: &[i64]) -> ArrayRef {
-    Arc::new(Int64Array::from(v.to_vec()))
-}
-fn strs(v: &[&str]) -> ArrayRef {
-    Arc::new(StringArray::from(v.to_vec()))
-}
 fn doubles(v: &[f64]) -> ArrayRef {
     Arc::new(Float64Array::from(v.to_vec()))
 }
 
-async fn write(dir: &Path, b: RecordBatch, mode: SchemaMode) -> tidemark_core::Result<u64> {
-    let outcome = Table::from_location(location(dir))
-        .write()
-        .with_create_if_missing(true)
-        .with_schema_mode(mode)
-        .execute_batches(vec![b])
-        .await?;
-    Ok(outcome.version.unwrap())
-}
-
 /// Columns and sorted canonical rows of a version.
 async fn read(dir: &Path, version: u64) -> (Vec<String>, Vec<String>) {
-    let snapshot = load_snapshot(&location(dir), Some(version)).await.unwrap();
-    read_snapshot(snapshot).await
+    read_snapshot(snapshot_at(dir, Some(version)).await).await
 }
 
 async fn read_snapshot(snapshot: Snapshot) -> (Vec<String>, Vec<String>) {
@@ -79,42 +40,13 @@ async fn read_snapshot(snapshot: Snapshot) -> (Vec<String>, Vec<String>) {
 
 /// Reads a version through time travel by timestamp (its own commit time).
 async fn read_by_timestamp(dir: &Path, version: u64) -> (Vec<String>, Vec<String>) {
-    let snapshot = load_snapshot(&location(dir), Some(version)).await.unwrap();
-    let instant = chrono::DateTime::from_timestamp_millis(snapshot.timestamp_ms()).unwrap();
-    let table = Table::from_location(location(dir));
-    let at = table
-        .snapshot(VersionSpec::Timestamp(instant))
-        .await
-        .unwrap();
-    assert_eq!(at.version(), version);
-    read_snapshot(at).await
-}
-
-fn log_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("_delta_log"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn commit_actions(dir: &Path, version: u64) -> Vec<Value> {
-    let text = std::fs::read_to_string(dir.join(format!("_delta_log/{version:020}.json"))).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    read_snapshot(snapshot_by_timestamp(dir, version).await).await
 }
 
 fn has_action(dir: &Path, version: u64, key: &str) -> bool {
     commit_actions(dir, version)
         .iter()
         .any(|a| a.get(key).is_some())
-}
-
-/// Time travel by timestamp needs distinct commit times.
-async fn tick() {
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 }
 
 #[tokio::test]
@@ -298,18 +230,6 @@ async fn merge_refuses_a_change_that_is_not_a_widening_and_names_the_column() {
     assert_eq!(log_files(d), before);
 }
 
-fn struct_col(fields: Vec<(&str, ArrayRef)>) -> ArrayRef {
-    let f: Vec<Field> = fields
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    Arc::new(StructArray::new(
-        Fields::from(f),
-        fields.into_iter().map(|(_, a)| a).collect(),
-        None,
-    ))
-}
-
 #[tokio::test]
 async fn merge_merges_nested_struct_fields() {
     let dir = tempfile::tempdir().unwrap();
@@ -318,7 +238,7 @@ async fn merge_merges_nested_struct_fields() {
         d,
         batch(vec![
             ("id", longs(&[1])),
-            ("s", struct_col(vec![("a", longs(&[10]))])),
+            ("s", structs(vec![("a", longs(&[10]))])),
         ]),
         SchemaMode::Strict,
     )
@@ -328,7 +248,7 @@ async fn merge_merges_nested_struct_fields() {
         d,
         batch(vec![
             ("id", longs(&[2])),
-            ("s", struct_col(vec![("b", strs(&["x"]))])),
+            ("s", structs(vec![("b", strs(&["x"]))])),
         ]),
         SchemaMode::Merge,
     )
@@ -381,13 +301,9 @@ async fn schema_overwrite_replaces_the_schema_and_keeps_old_versions() {
     assert_eq!(read_by_timestamp(d, 1).await, read(d, 1).await);
 }
 
-use tidemark_core::schema::{AlterOperation, alter_table};
+use tidemark_core::schema::AlterOperation;
 use tidemark_core::schema::{DataType as DeltaType, PrimitiveType};
 use tidemark_core::testing::load_snapshot;
-
-async fn alter(dir: &Path, op: AlterOperation) -> tidemark_core::Result<u64> {
-    alter_table(&location(dir), op, Default::default()).await
-}
 
 fn three_columns(ids: &[i64], names: &[&str], amounts: &[f64]) -> RecordBatch {
     batch(vec![
@@ -654,8 +570,7 @@ async fn bad_changes_are_clear_errors_and_leave_the_table_unchanged() {
     assert!(err.is_ok());
     let before = {
         let mut b = before;
-        b.push(format!("{:020}.json", 1));
-        b.sort();
+        assert!(b.insert(format!("{:020}.json", 1)));
         b
     };
     // ...but a type that cannot be converted is refused.

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,17 +15,11 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use common::*;
 use tidemark_core::Error;
-use tidemark_core::Snapshot;
-use tidemark_core::TableLocation;
 use tidemark_core::log::actions::Action;
+use tidemark_core::testing::remove_for;
 use tidemark_core::testing::{ReadScope, Transaction};
-use tidemark_core::testing::{load_snapshot, remove_for};
 use tidemark_core::{Table, VersionSpec};
 use tidemark_core::{TableOptions, WriteMode};
-
-fn location(dir: &Path) -> TableLocation {
-    TableLocation::parse(dir.to_str().unwrap()).unwrap()
-}
 
 fn ids_batch(ids: std::ops::Range<i64>, region: &str) -> RecordBatch {
     let n = ids.end - ids.start;
@@ -44,43 +37,6 @@ fn ids_batch(ids: std::ops::Range<i64>, region: &str) -> RecordBatch {
         ],
     )
     .unwrap()
-}
-
-async fn snapshot(dir: &Path, version: Option<u64>) -> Snapshot {
-    load_snapshot(&location(dir), version).await.unwrap()
-}
-
-async fn ids_at(dir: &Path, version: Option<u64>) -> Vec<i64> {
-    let batches = scan_all(snapshot(dir, version).await).await;
-    let mut ids: Vec<i64> = batches
-        .iter()
-        .flat_map(|b| {
-            b.column_by_name("id")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .values()
-                .to_vec()
-        })
-        .collect();
-    ids.sort();
-    ids
-}
-
-fn log_files(dir: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(dir.join("_delta_log"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
-fn commit_json(dir: &Path, version: u64) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join(format!("_delta_log/{version:020}.json")))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[tokio::test]
@@ -121,7 +77,7 @@ async fn append_and_overwrite_make_versions_that_read_back() {
     assert_eq!(ids_at(&table, None).await, vec![100, 101, 102]);
 
     // New tables record in-commit timestamps, with the lowest protocol that needs.
-    let first = commit_json(&table, 0);
+    let first = commit_actions(&table, 0);
     let info = &first[0]["commitInfo"];
     assert!(info["inCommitTimestamp"].is_i64(), "{info}");
     assert_eq!(info["userMetadata"], "first load");
@@ -198,7 +154,7 @@ async fn create_table_then_write_and_refuse_a_second_create() {
             .version(),
         0
     );
-    let s = snapshot(&table, None).await;
+    let s = snapshot_at(&table, None).await;
     assert_eq!(s.num_files(), 0);
     assert_eq!(s.partition_columns(), ["region".to_string()]);
     assert_eq!(s.protocol().min_writer_version, 2);
@@ -296,7 +252,7 @@ async fn awkward_partition_values_round_trip() {
         .execute_batches(vec![batch.clone()])
         .await
         .unwrap();
-    let s = snapshot(&table, None).await;
+    let s = snapshot_at(&table, None).await;
     assert_eq!(s.num_files(), n);
     let got = scan_all(s.clone()).await;
     let columns = column_names(&got);
@@ -351,7 +307,7 @@ async fn statistics_are_written_for_every_file() {
         .execute_batches(vec![ids_batch(5..25, "EU")])
         .await
         .unwrap();
-    let s = snapshot(&table, None).await;
+    let s = snapshot_at(&table, None).await;
     let add = s.files().next().unwrap();
     let stats: serde_json::Value = serde_json::from_str(add.stats.as_deref().unwrap()).unwrap();
     assert_eq!(stats["numRecords"], 20);
@@ -379,7 +335,7 @@ async fn application_transactions_make_reruns_no_ops() {
             .unwrap();
     }
     assert_eq!(ids_at(&table, None).await.len(), 5);
-    assert_eq!(snapshot(&table, None).await.version(), 0);
+    assert_eq!(snapshot_at(&table, None).await.version(), 0);
     let next = Table::from_location(location(&table))
         .write()
         .with_create_if_missing(true)
@@ -398,7 +354,11 @@ async fn application_transactions_make_reruns_no_ops() {
     assert_eq!(skipped.version, None);
     assert_eq!(ids_at(&table, None).await, (0..10).collect::<Vec<_>>());
     assert_eq!(
-        snapshot(&table, None).await.txn("nightly").unwrap().version,
+        snapshot_at(&table, None)
+            .await
+            .txn("nightly")
+            .unwrap()
+            .version,
         2
     );
 }
@@ -436,7 +396,7 @@ async fn replace_where_overwrites_only_matching_partitions() {
             .contains("do not match the replace-where predicate"),
         "{err}"
     );
-    assert_eq!(snapshot(&table, None).await.version(), 1);
+    assert_eq!(snapshot_at(&table, None).await.version(), 1);
     // A predicate on a data column is refused.
     let err = Table::from_location(location(&table))
         .write()
@@ -497,7 +457,7 @@ async fn checkpoints_are_written_every_interval_and_read_back() {
         std::fs::remove_file(copy.join(format!("_delta_log/{v:020}.json"))).unwrap();
     }
     assert_eq!(ids_at(&copy, None).await, expected);
-    let s = snapshot(&copy, None).await;
+    let s = snapshot_at(&copy, None).await;
     assert_eq!(s.version(), 11);
     // The checkpoint keeps the overwrite's tombstones (within retention) as removes.
     let checkpoint =
@@ -511,7 +471,7 @@ async fn checkpoints_are_written_every_interval_and_read_back() {
         .sum();
     assert_eq!(removes, 7);
     // On demand.
-    let summary = tidemark_core::checkpoint::write_checkpoint(&snapshot(&table, None).await)
+    let summary = tidemark_core::checkpoint::write_checkpoint(&snapshot_at(&table, None).await)
         .await
         .unwrap();
     assert_eq!(summary.version, 11);
@@ -528,7 +488,7 @@ async fn an_overwrite_conflicts_with_a_concurrent_append_and_commits_nothing() {
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
         .unwrap();
-    let read = Arc::new(snapshot(&table, None).await);
+    let read = Arc::new(snapshot_at(&table, None).await);
     // Another writer appends after our read.
     Table::from_location(location(&table))
         .write()
@@ -554,7 +514,7 @@ async fn an_overwrite_conflicts_with_a_concurrent_append_and_commits_nothing() {
         } => assert_eq!((*read_version, *winning_version), (0, 1)),
         other => panic!("expected a conflict, got {other}"),
     }
-    assert_eq!(snapshot(&table, None).await.version(), 1);
+    assert_eq!(snapshot_at(&table, None).await.version(), 1);
     // A blind append from the same stale read rebases and lands at version 2.
     let outcome = Transaction::new(location(&table), Some(read), "WRITE")
         .commit()
@@ -592,7 +552,7 @@ async fn eight_concurrent_appenders_lose_nothing() {
     for task in tasks {
         task.await.unwrap();
     }
-    let s = snapshot(&table, None).await;
+    let s = snapshot_at(&table, None).await;
     assert_eq!(s.version(), 400);
     let ids = ids_at(&table, None).await;
     let mut expected: Vec<i64> = (0..8)
@@ -731,7 +691,7 @@ async fn append_only_tables_refuse_overwrites() {
         .execute_batches(vec![ids_batch(0..3, "EU")])
         .await
         .unwrap();
-    let s = snapshot(&table, None).await;
+    let s = snapshot_at(&table, None).await;
     assert!(
         s.protocol()
             .writer_features
@@ -780,21 +740,24 @@ async fn writes_to_tables_written_by_spark_keep_them_readable() {
         &tidemark_testdata::table("delta-kernel/table-with-dv-small"),
         &table,
     );
-    let before = scan_all(snapshot(&table, None).await).await;
+    let before = scan_all(snapshot_at(&table, None).await).await;
     let before_rows = num_rows(&before);
     let schema = before[0].schema();
     let batch = before[0].slice(0, 1);
     let batch = RecordBatch::try_new(schema, batch.columns().to_vec()).unwrap();
-    let version_before = snapshot(&table, None).await.version();
+    let version_before = snapshot_at(&table, None).await.version();
     Table::from_location(location(&table))
         .write()
         .with_create_if_missing(true)
         .execute_batches(vec![batch])
         .await
         .unwrap();
-    let after = scan_all(snapshot(&table, None).await).await;
+    let after = scan_all(snapshot_at(&table, None).await).await;
     assert_eq!(num_rows(&after), before_rows + 1);
-    assert_eq!(snapshot(&table, None).await.version(), version_before + 1);
+    assert_eq!(
+        snapshot_at(&table, None).await.version(),
+        version_before + 1
+    );
     assert_eq!(ids_or_len(&table).await, before_rows + 1);
 }
 
@@ -832,7 +795,7 @@ async fn file_size_row_groups_and_compression_can_be_set() {
         ])
         .await
         .unwrap();
-    let s = snapshot(&table, None).await;
+    let s = snapshot_at(&table, None).await;
     // A file closes once it reaches the target size: here, after every batch.
     assert_eq!(s.num_files(), 3);
     for add in s.files() {

@@ -8,12 +8,14 @@
 //!   vectors) returns the same types.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
+use common::{collect_sql, find, rows};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
@@ -87,36 +89,8 @@ async fn table(dir: &Path, partitioned: bool) -> PathBuf {
     path
 }
 
-fn rows(batches: &[RecordBatch]) -> Vec<String> {
-    let options = FormatOptions::default().with_null("NULL");
-    let mut out = Vec::new();
-    for b in batches {
-        let f: Vec<_> = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        for r in 0..b.num_rows() {
-            out.push(
-                f.iter()
-                    .map(|f| f.value(r).to_string())
-                    .collect::<Vec<_>>()
-                    .join("|"),
-            );
-        }
-    }
-    out
-}
-
 async fn query(ctx: &SessionContext, sql: &str) -> Vec<String> {
     rows(&ctx.sql(sql).await.unwrap().collect().await.unwrap())
-}
-
-fn find<T: 'static + Clone>(plan: &Arc<dyn ExecutionPlan>) -> Option<T> {
-    if let Some(found) = (plan.as_ref() as &dyn std::any::Any).downcast_ref::<T>() {
-        return Some(found.clone());
-    }
-    plan.children().into_iter().find_map(find::<T>)
 }
 
 /// The Parquet scan of a query's plan (under its `TidemarkScanExec`), and the plan as text.
@@ -326,20 +300,13 @@ async fn strings_are_views_as_in_a_listing_table() {
     );
 
     // INSERT takes strings (literals are Utf8) and writes them as the table's strings.
-    ctx.sql("INSERT INTO t VALUES (-1, 'cat_x', 'a name longer than twelve', 1.5, 'c')")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    collect_sql(
+        &ctx,
+        "INSERT INTO t VALUES (-1, 'cat_x', 'a name longer than twelve', 1.5, 'c')",
+    )
+    .await;
     // Through the Tidemark session, which reads the table's newest version.
-    let inserted = ctx
-        .sql("SELECT cat, name, part FROM t WHERE id = -1")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let inserted = collect_sql(&ctx, "SELECT cat, name, part FROM t WHERE id = -1").await;
     assert_eq!(rows(&inserted), vec!["cat_x|a name longer than twelve|c"]);
 
     // Declared as Utf8 when asked: the same rows.
@@ -465,18 +432,16 @@ async fn a_session_without_view_types_reads_strings_as_utf8_at_every_version() {
         "SELECT DISTINCT arrow_typeof(name) AS t FROM t",
         "SELECT DISTINCT arrow_typeof(name) AS t FROM t VERSION AS OF 0",
     ] {
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let batches = collect_sql(&ctx, sql).await;
         assert_eq!(rows(&batches), ["Utf8"], "{sql}");
     }
     // The default session reads views, as DataFusion's listing table does.
     let ctx = TidemarkContext::new();
     ctx.register("t", path.to_str().unwrap()).await.unwrap();
-    let batches = ctx
-        .sql("SELECT DISTINCT arrow_typeof(name) AS t FROM t VERSION AS OF 0")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect_sql(
+        &ctx,
+        "SELECT DISTINCT arrow_typeof(name) AS t FROM t VERSION AS OF 0",
+    )
+    .await;
     assert_eq!(rows(&batches), ["Utf8View"]);
 }
