@@ -232,7 +232,7 @@ pub async fn build_manifest(snapshot: &Snapshot) -> Result<Manifest> {
     for path in dv_paths {
         let (size, sha256) = hash_object(location, &path).await?;
         deletion_vector_files.push(HashedFile {
-            path: relative(location, &path),
+            path: location.relative(&path),
             size,
             sha256,
         });
@@ -374,13 +374,4 @@ async fn hash_object(location: &TableLocation, path: &Path) -> Result<(u64, Stri
         hasher.update(&chunk);
     }
     Ok((size, hex(&hasher.finalize())))
-}
-
-fn relative(location: &TableLocation, path: &Path) -> String {
-    let root_parts = location.root().parts().count();
-    path.parts()
-        .skip(root_parts)
-        .map(|p| p.as_ref().to_string())
-        .collect::<Vec<_>>()
-        .join("/")
 }

@@ -13,7 +13,7 @@ use object_store::path::Path;
 use crate::error::{Error, Result};
 use crate::extensions::pin::{Pin, list_pins};
 use crate::extensions::tag::list_tags;
-use crate::scan::deletion_vector::dv_file_path;
+use crate::scan::deletion_vector::add_objects;
 use crate::snapshot::Snapshot;
 use crate::storage::TableLocation;
 
@@ -127,7 +127,7 @@ impl Protection {
         for (path, size) in candidates {
             match self.needed_by.get(&path) {
                 Some(indices) => {
-                    let name = relative(location, &path);
+                    let name = location.relative(&path);
                     for &i in indices {
                         if let Some(files) = kept.get_mut(i) {
                             files.push(name.clone());
@@ -159,21 +159,7 @@ async fn version_files(location: &TableLocation, version: u64) -> Result<HashSet
     let snapshot = Snapshot::load(location, Some(version)).await?;
     let mut files = HashSet::new();
     for add in snapshot.files() {
-        files.insert(location.resolve(&add.path)?);
-        if let Some(dv) = &add.deletion_vector
-            && dv.storage_type != "i"
-        {
-            files.insert(dv_file_path(location, dv)?);
-        }
+        files.extend(add_objects(location, add)?);
     }
     Ok(files)
-}
-
-fn relative(location: &TableLocation, path: &Path) -> String {
-    let root_parts = location.root().parts().count();
-    path.parts()
-        .skip(root_parts)
-        .map(|p| p.as_ref().to_string())
-        .collect::<Vec<_>>()
-        .join("/")
 }

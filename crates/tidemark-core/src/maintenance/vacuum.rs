@@ -22,7 +22,7 @@ use crate::checkpoint::write::deleted_file_retention_ms;
 use crate::error::{Error, Result};
 use crate::log::actions::Action;
 use crate::log::listing::LogListing;
-use crate::scan::deletion_vector::dv_file_path;
+use crate::scan::deletion_vector::add_objects;
 use crate::snapshot::Snapshot;
 use crate::snapshot::time_travel;
 use crate::storage::TableLocation;
@@ -121,7 +121,7 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
     let (candidates, protected) = protection.split(location, candidates);
     let mut files: Vec<(String, Path, u64)> = candidates
         .into_iter()
-        .map(|(path, size)| (relative(location, &path), path, size))
+        .map(|(path, size)| (location.relative(&path), path, size))
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     if !options.dry_run {
@@ -189,12 +189,7 @@ async fn needed_files(
         Snapshot::load(location, Some(oldest)).await?
     };
     for add in base.files() {
-        needed.insert(location.resolve(&add.path)?);
-        if let Some(dv) = &add.deletion_vector
-            && dv.storage_type != "i"
-        {
-            needed.insert(dv_file_path(location, dv)?);
-        }
+        needed.extend(add_objects(location, add)?);
     }
     let versions: Vec<u64> = (oldest + 1..=latest.version()).collect();
     let commits: Vec<Vec<Action>> = futures::stream::iter(versions)
@@ -207,12 +202,7 @@ async fn needed_files(
         .await?;
     for action in commits.into_iter().flatten() {
         if let Action::Add(add) = action {
-            needed.insert(location.resolve(&add.path)?);
-            if let Some(dv) = &add.deletion_vector
-                && dv.storage_type != "i"
-            {
-                needed.insert(dv_file_path(location, dv)?);
-            }
+            needed.extend(add_objects(location, &add)?);
         }
     }
     Ok(needed)
@@ -226,13 +216,4 @@ fn is_hidden(location: &TableLocation, path: &Path) -> bool {
         let name = part.as_ref();
         (name.starts_with('_') || name.starts_with('.')) && !name.contains('=')
     })
-}
-
-fn relative(location: &TableLocation, path: &Path) -> String {
-    let root_parts = location.root().parts().count();
-    path.parts()
-        .skip(root_parts)
-        .map(|p| p.as_ref().to_string())
-        .collect::<Vec<_>>()
-        .join("/")
 }

@@ -52,7 +52,7 @@ use object_store::path::Path;
 use roaring::RoaringTreemap;
 
 use crate::error::{Error, Result};
-use crate::log::actions::DeletionVectorDescriptor;
+use crate::log::actions::{Add, DeletionVectorDescriptor};
 use crate::storage::TableLocation;
 
 /// The magic number (written little-endian) that starts every serialized deletion vector in the
@@ -348,6 +348,18 @@ pub fn dv_file_path(location: &TableLocation, dv: &DeletionVectorDescriptor) -> 
             dv.storage_type
         ))
     })
+}
+
+/// The objects an `add` reads: its data file, and its deletion-vector file unless the vector is
+/// inline.
+pub(crate) fn add_objects(location: &TableLocation, add: &Add) -> Result<Vec<Path>> {
+    let mut objects = vec![location.resolve(&add.path)?];
+    if let Some(dv) = &add.deletion_vector
+        && dv.storage_type != "i"
+    {
+        objects.push(dv_file_path(location, dv)?);
+    }
+    Ok(objects)
 }
 
 /// The percent-encoded path, relative to the table root, of a `u` descriptor's file.

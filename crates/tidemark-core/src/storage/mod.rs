@@ -165,6 +165,15 @@ impl TableLocation {
         self.root.clone().join("_delta_log")
     }
 
+    /// The path of an object below the table root, relative to it (`a=1/part-0.parquet`).
+    pub(crate) fn relative(&self, path: &Path) -> String {
+        path.parts()
+            .skip(self.root.parts().count())
+            .map(|p| p.as_ref().to_string())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
     /// Resolves a path written in the log (relative to the table root, percent-encoded as a
     /// URI path, or an absolute URI) to a path inside the store.
     ///
