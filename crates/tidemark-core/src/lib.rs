@@ -66,10 +66,11 @@ pub mod testing;
 pub use error::{Error, Result};
 pub use log::CommitEntry;
 pub use scan::{Scan, ScanBuilder};
+pub use schema::SchemaMode;
 pub use snapshot::{Snapshot, SnapshotId};
 pub use storage::TableLocation;
 pub use table::{Table, VersionSpec};
 pub use transaction::{
-    CommitMetadata, FileCompression, FileOptions, ProgressCallback, SchemaMode, TableOptions,
-    WriteBuilder, WriteMode, WriteOutcome, WriteProgress,
+    CommitMetadata, FileCompression, FileOptions, ProgressCallback, TableOptions, WriteBuilder,
+    WriteMode, WriteOutcome, WriteProgress,
 };

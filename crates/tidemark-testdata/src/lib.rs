@@ -73,7 +73,7 @@ pub fn table(rel: &str) -> PathBuf {
         Path::new(rel).is_relative(),
         "test data is named by a path relative to tests/data, not {rel}"
     );
-    let path = repo_root().join("tests").join("data").join(rel);
+    let path = data_dir().join(rel);
     assert!(
         path.exists(),
         "test data not found: {} does not exist. The tables the tests read belong in \

@@ -9,6 +9,5 @@ pub(crate) mod write;
 pub use commit::CommitMetadata;
 pub use data_writer::{FileCompression, FileOptions};
 pub use write::{
-    ProgressCallback, SchemaMode, TableOptions, WriteBuilder, WriteMode, WriteOutcome,
-    WriteProgress,
+    ProgressCallback, TableOptions, WriteBuilder, WriteMode, WriteOutcome, WriteProgress,
 };

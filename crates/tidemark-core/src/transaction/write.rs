@@ -44,7 +44,7 @@ pub const KNOWN_PROPERTIES: &[&str] = &[
     "delta.minWriterVersion",
 ];
 
-pub use crate::schema::evolution::SchemaMode;
+use crate::schema::SchemaMode;
 
 /// Default `delta.checkpointInterval`.
 pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 100;
