@@ -10,14 +10,16 @@
 //!   (joins, CTEs, subqueries, `INSERT … SELECT`, `EXPLAIN`), and the context resolves each to
 //!   a snapshot, which needs I/O;
 //! - [`TimeTravelPlanner`], a DataFusion [`RelationPlanner`], plans each versioned table as a
-//!   scan of its resolved snapshot. A versioned table it cannot plan is an error, never the
-//!   latest data.
+//!   scan of its resolved snapshot, named with its version (`t@v12`) under the name as
+//!   written (or the user's alias), so that no two versions' scans are ever alike. A
+//!   versioned table it cannot plan is an error, never the latest data.
 
 use std::any::TypeId;
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
+use datafusion::common::TableReference;
 use datafusion::datasource::provider_as_source;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::LogicalPlanBuilder;
@@ -392,13 +394,38 @@ impl RelationPlanner for TimeTravelPlanner {
             .execution
             .parquet
             .schema_force_view_types;
+        let scanned = versioned_reference(&reference, snapshot.version());
         let provider = TidemarkTable::pinned(snapshot)?.with_view_types(view_types)?;
-        let plan =
-            LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(provider)), None)?
-                .build()?;
+        let mut plan =
+            LogicalPlanBuilder::scan(scanned, provider_as_source(Arc::new(provider)), None)?;
+        if alias.is_none() {
+            // Columns keep the qualifier of the name as written (`t.id`, `schema.t.id`); a
+            // user's alias replaces it, as DataFusion applies it on top of this plan.
+            plan = plan.alias(reference)?;
+        }
         Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(
-            plan,
+            plan.build()?,
             alias.clone(),
         ))))
+    }
+}
+
+/// The name a scan of `version` of the table `reference` is planned under: the table's name
+/// with `@v<version>` appended (`t@v2`, `schema.t@v2`).
+///
+/// DataFusion compares and hashes table scans by their name, projection, filters and limit,
+/// not by what they read. A scan named like the table, whatever its version, would equal a
+/// scan of another version (or of the latest, planned as `t`), and an optimizer rule that
+/// merges equal subplans would then read one version for both. With the version in the name,
+/// scans of different versions never compare equal, scans that resolve to the same version
+/// (by number, timestamp, tag or snapshot id) do, and `EXPLAIN` shows the version.
+fn versioned_reference(reference: &TableReference, version: u64) -> TableReference {
+    let table = format!("{}@v{version}", reference.table());
+    match reference {
+        TableReference::Bare { .. } => TableReference::bare(table),
+        TableReference::Partial { schema, .. } => TableReference::partial(schema.clone(), table),
+        TableReference::Full {
+            catalog, schema, ..
+        } => TableReference::full(catalog.clone(), schema.clone(), table),
     }
 }
