@@ -9,13 +9,15 @@
 //!   directly, without scanning the history;
 //! - `<digest>` is the first 16 bytes (32 lowercase hex digits) of the SHA-256 of the
 //!   snapshot's content document (see [`content_document`]): its schema, partition columns, and
-//!   every live file with its size, partition values and deletion vector.
+//!   every live file with its size, partition values and deletion vector, in [`content_order`]
+//!   (path, then deletion vector), whatever order log replay met the files in.
 //!
 //! Resolving an id ([`resolve`]) fails with [`Error::SnapshotTableReplaced`] when the table at
 //! the location is not the table the id was taken from, and with
 //! [`Error::SnapshotContentChanged`] when the version's content no longer hashes to the digest.
 //! `spec/TIDEMARK.md` documents the format.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
@@ -23,6 +25,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::log::actions::{Add, DeletionVectorDescriptor, Metadata};
 use crate::snapshot::Snapshot;
 use crate::storage::TableLocation;
 
@@ -120,39 +123,31 @@ impl FromStr for SnapshotId {
 ///  "schema":{…},"tableId":"…"}
 /// ```
 ///
-/// Files are sorted by path; `schema` is `metaData.schemaString` parsed as JSON; a deletion
-/// vector is `{"cardinality","offset","pathOrInlineDv","sizeInBytes","storageType"}` (offset
-/// `null` when absent); a null partition value is JSON `null`.
+/// Files are in [`content_order`] (by path, then by deletion vector), so the document does not
+/// depend on the order in which log replay met them; `schema` is `metaData.schemaString` parsed
+/// as JSON; a deletion vector is `{"cardinality","offset","pathOrInlineDv","sizeInBytes",
+/// "storageType"}` (offset `null` when absent); a null partition value is JSON `null`.
 pub fn content_document(snapshot: &Snapshot) -> Result<Value> {
-    let metadata = snapshot.metadata();
+    document(snapshot.metadata(), snapshot.files())
+}
+
+/// The content document of a table's metadata and live files, given in any order.
+fn document<'a>(metadata: &Metadata, files: impl IntoIterator<Item = &'a Add>) -> Result<Value> {
     let schema: Value = serde_json::from_str(&metadata.schema_string)
         .map_err(|e| Error::Schema(format!("the schema string is not JSON: {e}")))?;
-    let files: Vec<Value> = snapshot
-        .files_sorted()
+    let mut files: Vec<(&Add, Value)> = files
         .into_iter()
-        .map(|add| {
-            let partition_values: Map<String, Value> = add
-                .partition_values
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::from)))
-                .collect();
-            let dv = add.deletion_vector.as_ref().map_or(Value::Null, |dv| {
-                json!({
-                    "storageType": dv.storage_type,
-                    "pathOrInlineDv": dv.path_or_inline_dv,
-                    "offset": dv.offset,
-                    "sizeInBytes": dv.size_in_bytes,
-                    "cardinality": dv.cardinality,
-                })
-            });
-            json!({
-                "path": add.path,
-                "size": add.size,
-                "partitionValues": Value::Object(partition_values),
-                "deletionVector": dv,
-            })
-        })
+        .map(|add| (add, file_entry(add)))
         .collect();
+    files.sort_by(|(a, a_entry), (b, b_entry)| {
+        content_order(a, b).then_with(|| {
+            // Only entries with the same path and deletion vector id get here, which a
+            // snapshot never holds (they are one logical file). Order them by everything else
+            // the document holds of them, so that the order is total over what is hashed.
+            canonical_string(a_entry).cmp(&canonical_string(b_entry))
+        })
+    });
+    let files: Vec<Value> = files.into_iter().map(|(_, entry)| entry).collect();
     Ok(json!({
         "format": "tidemark-snapshot-content/1",
         "tableId": metadata.id,
@@ -160,6 +155,57 @@ pub fn content_document(snapshot: &Snapshot) -> Result<Value> {
         "partitionColumns": metadata.partition_columns,
         "files": files,
     }))
+}
+
+/// The order of the files in the content document: by path (byte order), then by deletion
+/// vector unique id ([`DeletionVectorDescriptor::unique_id`]: storage type, path or inline
+/// data, then `@` and the offset when there is one; byte order), a file without a deletion
+/// vector first. This is the order of [`crate::log::actions::FileKey`], the key log replay
+/// tells live files apart by, so it orders every live file of a snapshot; on paths that are
+/// all distinct it is the order by path alone that the format used before.
+pub fn content_order(a: &Add, b: &Add) -> Ordering {
+    a.path.cmp(&b.path).then_with(|| {
+        let id = |add: &Add| {
+            add.deletion_vector
+                .as_ref()
+                .map(DeletionVectorDescriptor::unique_id)
+        };
+        id(a).cmp(&id(b))
+    })
+}
+
+/// A file's entry in the content document.
+fn file_entry(add: &Add) -> Value {
+    let partition_values: Map<String, Value> = add
+        .partition_values
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::from)))
+        .collect();
+    let dv = add.deletion_vector.as_ref().map_or(Value::Null, |dv| {
+        json!({
+            "storageType": dv.storage_type,
+            "pathOrInlineDv": dv.path_or_inline_dv,
+            "offset": dv.offset,
+            "sizeInBytes": dv.size_in_bytes,
+            "cardinality": dv.cardinality,
+        })
+    });
+    json!({
+        "path": add.path,
+        "size": add.size,
+        "partitionValues": Value::Object(partition_values),
+        "deletionVector": dv,
+    })
+}
+
+/// The canonical JSON of a value, for ordering; a value that cannot be encoded (which also
+/// fails the digest) orders as the empty string.
+fn canonical_string(value: &Value) -> String {
+    let mut out = String::new();
+    if canonical_json(value, &mut out).is_err() {
+        out.clear();
+    }
+    out
 }
 
 /// The content digest of a snapshot: the first 16 bytes of the SHA-256 of the canonical JSON
@@ -273,5 +319,149 @@ fn replaced(location: &TableLocation, id: &SnapshotId, found: String) -> Error {
         location: location.url().to_string(),
         expected: id.table_id.clone(),
         found,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::shard::SplitMix64;
+
+    fn metadata() -> Metadata {
+        serde_json::from_value(json!({
+            "id": "5d3c0b6e-7a41-4f0e-9c2b-0000000d00d1",
+            "format": {"provider": "parquet", "options": {}},
+            "schemaString": r#"{"type":"struct","fields":[{"name":"id","type":"long","nullable":true,"metadata":{}}]}"#,
+            "partitionColumns": [],
+            "configuration": {},
+        }))
+        .unwrap()
+    }
+
+    fn add(path: &str, size: i64, dv: Option<(&str, &str, Option<i32>)>) -> Add {
+        let mut add = json!({"path": path, "partitionValues": {}, "size": size,
+            "modificationTime": 0, "dataChange": true});
+        if let Some((storage_type, path_or_inline_dv, offset)) = dv {
+            add["deletionVector"] = json!({"storageType": storage_type,
+                "pathOrInlineDv": path_or_inline_dv, "offset": offset, "sizeInBytes": 34,
+                "cardinality": 1});
+        }
+        serde_json::from_value(add).unwrap()
+    }
+
+    fn digest_of(files: &[Add]) -> String {
+        let mut canonical = String::new();
+        canonical_json(&document(&metadata(), files).unwrap(), &mut canonical).unwrap();
+        hex(&Sha256::digest(canonical.as_bytes())[..DIGEST_BYTES])
+    }
+
+    fn paths_and_dvs(files: &[Add]) -> Vec<(String, Option<String>)> {
+        let document = document(&metadata(), files).unwrap();
+        document["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let dv = &f["deletionVector"];
+                let id = (!dv.is_null()).then(|| {
+                    format!(
+                        "{}{}{}",
+                        dv["storageType"].as_str().unwrap(),
+                        dv["pathOrInlineDv"].as_str().unwrap(),
+                        dv["offset"]
+                            .as_i64()
+                            .map(|o| format!("@{o}"))
+                            .unwrap_or_default()
+                    )
+                });
+                (f["path"].as_str().unwrap().to_string(), id)
+            })
+            .collect()
+    }
+
+    /// Live entries with shared paths: no vector, vectors that differ in storage type, path and
+    /// offset only, and (which a snapshot never holds) two entries with the same key that differ
+    /// in size.
+    fn entries() -> Vec<Add> {
+        let mut files = Vec::new();
+        for path in [
+            "b.parquet",
+            "a.parquet",
+            "a.parquet.1",
+            "é.parquet",
+            "A.parquet",
+        ] {
+            files.push(add(path, 10, None));
+            files.push(add(path, 10, Some(("u", "vBn[lx{q8@P<9BNH/isA", Some(9)))));
+            files.push(add(path, 10, Some(("u", "vBn[lx{q8@P<9BNH/isA", Some(10)))));
+            files.push(add(path, 10, Some(("u", "vBn[lx{q8@P<9BNH/isA", None))));
+            files.push(add(path, 10, Some(("u", "AAAAAAAAAAAAAAAAAAAA", Some(1)))));
+            files.push(add(path, 10, Some(("p", "s3://b/dv.bin", Some(1)))));
+            files.push(add(path, 10, Some(("i", "wi5b=000010000siXQKl0rr9", None))));
+        }
+        files.push(add("tie.parquet", 2, None));
+        files.push(add("tie.parquet", 1, None));
+        files
+    }
+
+    #[test]
+    fn the_digest_does_not_depend_on_the_order_of_the_files() {
+        let mut files = entries();
+        let expected = digest_of(&files);
+        let mut rng = SplitMix64::new(20_240_601);
+        for round in 0..500 {
+            for i in (1..files.len()).rev() {
+                let j = usize::try_from(rng.below(u64::try_from(i + 1).unwrap())).unwrap();
+                files.swap(i, j);
+            }
+            assert_eq!(digest_of(&files), expected, "round {round}");
+        }
+        let mut reversed = entries();
+        reversed.reverse();
+        assert_eq!(digest_of(&reversed), expected);
+    }
+
+    #[test]
+    fn files_are_ordered_by_path_then_deletion_vector_id_none_first() {
+        let order = paths_and_dvs(&entries());
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted);
+        // Byte order: upper case before lower case, `a.parquet` before `a.parquet.1`, a
+        // multi-byte character last; no deletion vector first; offsets compare as text.
+        assert_eq!(order[0], ("A.parquet".to_string(), None));
+        assert_eq!(
+            order[7..10]
+                .iter()
+                .map(|(p, dv)| (p.as_str(), dv.as_deref()))
+                .collect::<Vec<_>>(),
+            [
+                ("a.parquet", None),
+                ("a.parquet", Some("iwi5b=000010000siXQKl0rr9")),
+                ("a.parquet", Some("ps3://b/dv.bin@1")),
+            ]
+        );
+        assert_eq!(
+            order[11..14]
+                .iter()
+                .map(|(_, dv)| dv.as_deref())
+                .collect::<Vec<_>>(),
+            [
+                Some("uvBn[lx{q8@P<9BNH/isA"),
+                Some("uvBn[lx{q8@P<9BNH/isA@10"),
+                Some("uvBn[lx{q8@P<9BNH/isA@9"),
+            ]
+        );
+        assert_eq!(order[14].0, "a.parquet.1");
+        assert_eq!(order.last().map(|(p, _)| p.as_str()), Some("é.parquet"));
+    }
+
+    #[test]
+    fn entries_with_the_same_key_are_ordered_by_the_rest_of_their_entry() {
+        let one = [add("tie.parquet", 2, None), add("tie.parquet", 1, None)];
+        let two = [add("tie.parquet", 1, None), add("tie.parquet", 2, None)];
+        assert_eq!(digest_of(&one), digest_of(&two));
+        let document = document(&metadata(), &one).unwrap();
+        assert_eq!(document["files"][0]["size"], 1);
     }
 }
