@@ -194,8 +194,12 @@ pub(crate) async fn run(command: Command) -> CliResult<()> {
             let snapshot = Table::open(&table)?.snapshot(VersionSpec::Latest).await?;
             let summary = tidemark_core::checkpoint::write_checkpoint(&snapshot).await?;
             println!(
-                "checkpoint at version {} ({} actions, {} files, {} bytes)",
-                summary.version, summary.actions, summary.add_files, summary.size_in_bytes
+                "checkpoint at version {} ({} actions, {} files, {} bytes): _delta_log/{}",
+                summary.version,
+                summary.actions,
+                summary.add_files,
+                summary.size_in_bytes,
+                summary.file
             );
             Ok(())
         }

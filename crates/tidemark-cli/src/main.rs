@@ -213,7 +213,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = DocFormat::Table)]
         format: DocFormat,
     },
-    /// Write a checkpoint of the latest version.
+    /// Write a checkpoint of the latest version: a v2 checkpoint
+    /// (`<version>.checkpoint.<uuid>.parquet`) when the table has the v2Checkpoint feature, a
+    /// classic one otherwise. Refused, writing nothing, for a table with a feature Tidemark does
+    /// not know or a delta.deletedFileRetentionDuration that does not parse.
     Checkpoint {
         /// Table location.
         table: String,

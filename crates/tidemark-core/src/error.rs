@@ -159,6 +159,18 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// A table property has a value Tidemark cannot interpret; nothing is assumed in its
+    /// place (see [`crate::properties`]).
+    #[error("invalid value {value:?} for table property '{key}': {reason}")]
+    InvalidProperty {
+        /// The property's key, e.g. `delta.deletedFileRetentionDuration`.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// What is wrong, and what the property accepts.
+        reason: String,
+    },
+
     /// Data to be written does not fit the table's schema.
     #[error("the data does not match the table's schema: {0}")]
     SchemaMismatch(String),
@@ -319,7 +331,7 @@ pub enum UnsupportedFeature {
     TableFeature {
         /// The feature's name as written in the protocol action.
         name: String,
-        /// `read` or `write`.
+        /// `read`, `write`, or a maintenance operation (`checkpoint`, `vacuum`).
         operation: &'static str,
     },
     /// A protocol version above what Tidemark implements.

@@ -48,6 +48,9 @@ mod features;
 pub mod log;
 pub mod maintenance;
 pub mod partition;
+/// Table properties Tidemark interprets: retention durations and other values, parsed and
+/// validated, failing closed.
+pub mod properties;
 pub mod scan;
 pub mod schema;
 pub mod snapshot;

@@ -1,5 +1,22 @@
-//! Writing classic checkpoints: the whole state of one version in one Parquet file,
-//! `_delta_log/<version>.checkpoint.parquet`, and the `_last_checkpoint` hint that points to it.
+//! Writing checkpoints: the whole state of one version in one Parquet file, and the
+//! `_last_checkpoint` hint that points to it.
+//!
+//! Two kinds are written, chosen by the table's protocol:
+//!
+//! - a **classic** checkpoint, `_delta_log/<version>.checkpoint.parquet` (Delta's V1 spec), for
+//!   tables without the `v2Checkpoint` feature;
+//! - a **v2** checkpoint, `_delta_log/<version>.checkpoint.<uuid>.parquet` (Delta's V2 spec,
+//!   UUID-named), for tables with the `v2Checkpoint` feature, which must never get a classic
+//!   one from Tidemark: its first row is a `checkpointMetadata` action naming the version, and
+//!   every `add` and `remove` is inline (no sidecar files). `_last_checkpoint` then also
+//!   carries `v2Checkpoint` (the file's name, size and modification time, and an empty list of
+//!   sidecars).
+//!
+//! Before anything is written, the table must pass the maintenance gate
+//! ([`crate::features::check_maintenance_supported`]: every feature known, with checkpoint
+//! support) and its `delta.deletedFileRetentionDuration` must parse
+//! ([`crate::properties::deleted_file_retention_ms`]): tombstones younger than it stay in the
+//! checkpoint, and a value Tidemark cannot read is an error, never the 7-day default.
 //!
 //! The state's actions (protocol, metadata, transactions, domains, live files and unexpired
 //! tombstones) are converted to Arrow and written in chunks of [`ROWS_PER_CHUNK`] as they are
@@ -19,7 +36,9 @@ use parquet::file::properties::WriterProperties;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::log::actions::Action;
+use crate::features::{self, Maintenance};
+use crate::log::actions::{Action, CheckpointMetadata};
+use crate::properties;
 use crate::snapshot::Snapshot;
 use crate::storage::TableLocation;
 use crate::transaction::data_writer::CountingWriter;
@@ -28,12 +47,8 @@ use crate::transaction::write::DEFAULT_CHECKPOINT_INTERVAL;
 /// Actions converted and written at a time.
 pub const ROWS_PER_CHUNK: usize = 20_000;
 
-/// Default `delta.deletedFileRetentionDuration`: tombstones younger than this stay in
-/// checkpoints (and data files younger than this survive vacuum).
-pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
-
 /// What a checkpoint holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointSummary {
     /// The version it describes.
     pub version: u64,
@@ -43,6 +58,11 @@ pub struct CheckpointSummary {
     pub add_files: u64,
     /// Size of the checkpoint file in bytes.
     pub size_in_bytes: u64,
+    /// The checkpoint file's name in `_delta_log/`: `<version>.checkpoint.parquet`, or
+    /// `<version>.checkpoint.<uuid>.parquet` for a v2 checkpoint.
+    pub file: String,
+    /// Whether it is a v2 checkpoint (the table has the `v2Checkpoint` feature).
+    pub v2: bool,
 }
 
 /// Writes a checkpoint when `version` is a multiple of the table's
@@ -65,44 +85,23 @@ pub async fn checkpoint_if_due(
     Ok(true)
 }
 
-/// Parses a retention property such as `interval 7 days` (the form Delta writers use) into
-/// milliseconds. Units: weeks, days, hours, minutes, seconds, milliseconds.
-///
-/// ```
-/// use tidemark_core::testing::parse_interval_ms;
-/// assert_eq!(parse_interval_ms("interval 1 day"), Some(86_400_000));
-/// assert_eq!(parse_interval_ms("interval 2 hours"), Some(7_200_000));
-/// assert_eq!(parse_interval_ms("soon"), None);
-/// ```
+/// The old lenient parser, kept for `crate::testing` which re-exports it: `None` for any value
+/// [`properties::parse_interval_ms`] refuses.
+#[doc(hidden)]
+#[cfg(feature = "test-support")]
+// TODO(lead): remove once testing.rs stops re-exporting it (use properties::parse_interval_ms).
 pub fn parse_interval_ms(text: &str) -> Option<i64> {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .map(str::to_ascii_lowercase)
-        .collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let (number, unit) = match words.as_slice() {
-        ["interval", n, unit] | [n, unit] => (*n, *unit),
-        _ => return None,
-    };
-    let n: i64 = number.parse().ok()?;
-    let unit_ms = match unit.trim_end_matches('s') {
-        "week" => 7 * 86_400_000,
-        "day" => 86_400_000,
-        "hour" => 3_600_000,
-        "minute" => 60_000,
-        "second" => 1_000,
-        "millisecond" => 1,
-        _ => return None,
-    };
-    n.checked_mul(unit_ms)
+    properties::parse_interval_ms(properties::DELETED_FILE_RETENTION_DURATION, text).ok()
 }
 
-/// The table's `delta.deletedFileRetentionDuration` in milliseconds (7 days by default).
+/// The table's `delta.deletedFileRetentionDuration` in milliseconds, failing closed without an
+/// error: a value that does not parse counts as an unbounded retention (`i64::MAX`), so that
+/// nothing is deleted on a guess (vacuum then stops with "the retention cutoff … is out of
+/// range"). Use [`properties::deleted_file_retention_ms`], which reports the invalid value.
+#[doc(hidden)]
+// TODO(lead): remove after vacuum uses properties::deleted_file_retention_ms.
 pub fn deleted_file_retention_ms(config: &std::collections::HashMap<String, String>) -> i64 {
-    config
-        .get("delta.deletedFileRetentionDuration")
-        .and_then(|v| parse_interval_ms(v))
-        .unwrap_or(DEFAULT_RETENTION_MS)
+    properties::deleted_file_retention_ms(config).unwrap_or(i64::MAX)
 }
 
 /// The Arrow schema of a classic checkpoint.
@@ -219,33 +218,106 @@ pub fn checkpoint_schema() -> SchemaRef {
     ]))
 }
 
-/// Writes a classic checkpoint of the snapshot's version and updates `_last_checkpoint`.
+/// The Arrow schema of a v2 checkpoint's top-level file: the classic schema with the
+/// `checkpointMetadata` and `sidecar` columns (Tidemark leaves every `sidecar` null).
+pub fn v2_checkpoint_schema() -> SchemaRef {
+    let tags = Field::new(
+        "tags",
+        ArrowType::Map(
+            Arc::new(Field::new(
+                "key_value",
+                ArrowType::Struct(Fields::from(vec![
+                    Field::new("key", ArrowType::Utf8, false),
+                    Field::new("value", ArrowType::Utf8, true),
+                ])),
+                false,
+            )),
+            false,
+        ),
+        true,
+    );
+    let classic = checkpoint_schema();
+    let mut fields: Vec<Field> = classic
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(
+        "checkpointMetadata",
+        ArrowType::Struct(Fields::from(vec![
+            Field::new("version", ArrowType::Int64, false),
+            tags.clone(),
+        ])),
+        true,
+    ));
+    fields.push(Field::new(
+        "sidecar",
+        ArrowType::Struct(Fields::from(vec![
+            Field::new("path", ArrowType::Utf8, false),
+            Field::new("sizeInBytes", ArrowType::Int64, false),
+            Field::new("modificationTime", ArrowType::Int64, false),
+            tags,
+        ])),
+        true,
+    ));
+    Arc::new(Schema::new(fields))
+}
+
+/// Writes a checkpoint of the snapshot's version and updates `_last_checkpoint`: a v2
+/// checkpoint for a table with the `v2Checkpoint` feature, a classic one otherwise (see the
+/// module documentation).
+///
+/// Fails, writing nothing, when the table has a feature that blocks checkpoints (an unknown
+/// one above all) or a `delta.deletedFileRetentionDuration` that does not parse.
 pub async fn write_checkpoint(snapshot: &Snapshot) -> Result<CheckpointSummary> {
+    features::check_maintenance_supported(snapshot.protocol(), Maintenance::Checkpoint)?;
+    let retention = properties::deleted_file_retention_ms(&snapshot.metadata().configuration)?;
     let location = snapshot.location();
     let version = snapshot.version();
-    let name = format!("{version:020}.checkpoint.parquet");
+    let v2 = features::is_enabled(snapshot.protocol(), "v2Checkpoint");
+    let name = if v2 {
+        format!("{version:020}.checkpoint.{}.parquet", uuid::Uuid::new_v4())
+    } else {
+        format!("{version:020}.checkpoint.parquet")
+    };
     let path = location.log_root().join(name.as_str());
-    let schema = checkpoint_schema();
+    let schema = if v2 {
+        v2_checkpoint_schema()
+    } else {
+        checkpoint_schema()
+    };
+    let checkpoint_metadata = if v2 {
+        let version = i64::try_from(version).map_err(|_| {
+            Error::InvalidArgument(format!("version {version} is too large for a checkpoint"))
+        })?;
+        Some(Action::CheckpointMetadata(CheckpointMetadata {
+            version,
+            tags: None,
+        }))
+    } else {
+        None
+    };
     let bytes = Arc::new(AtomicU64::new(0));
     let sink = CountingWriter {
         inner: BufWriter::new(location.store().clone(), path.clone()),
         bytes: bytes.clone(),
     };
-    let properties = WriterProperties::builder()
+    let writer_properties = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("tidemark {}", env!("CARGO_PKG_VERSION")))
         .build();
     let context = || format!("writing checkpoint '{path}'");
-    let mut writer = AsyncArrowWriter::try_new(sink, schema.clone(), Some(properties))
+    let mut writer = AsyncArrowWriter::try_new(sink, schema.clone(), Some(writer_properties))
         .map_err(|e| Error::parquet(context(), e))?;
 
     let state = snapshot.state();
-    let retention = deleted_file_retention_ms(&snapshot.metadata().configuration);
-    let expired_before = chrono::Utc::now().timestamp_millis() - retention;
-    let head = [
+    let expired_before = chrono::Utc::now()
+        .timestamp_millis()
+        .saturating_sub(retention);
+    let head = checkpoint_metadata.into_iter().chain([
         Action::Protocol(snapshot.protocol().clone()),
         Action::Metadata(snapshot.metadata().clone()),
-    ];
+    ]);
     let txns = state.txns.values().cloned().map(Action::Txn);
     let domains = state.domains.values().cloned().map(Action::DomainMetadata);
     let files = snapshot.files_sorted().into_iter().cloned().map(|mut add| {
@@ -263,7 +335,6 @@ pub async fn write_checkpoint(snapshot: &Snapshot) -> Result<CheckpointSummary> 
             Action::Remove(r)
         });
     let mut actions = head
-        .into_iter()
         .chain(txns)
         .chain(domains)
         .chain(files)
@@ -306,13 +377,33 @@ pub async fn write_checkpoint(snapshot: &Snapshot) -> Result<CheckpointSummary> 
         actions: total,
         add_files: snapshot.num_files() as u64,
         size_in_bytes: bytes.load(Ordering::Relaxed),
+        file: name,
+        v2,
     };
-    let hint = json!({
+    let mut hint = json!({
         "version": version,
         "size": summary.actions,
         "sizeInBytes": summary.size_in_bytes,
         "numOfAddFiles": summary.add_files,
     });
+    if v2 {
+        let meta = location
+            .store()
+            .head(&path)
+            .await
+            .map_err(|e| Error::store(format!("reading the size of checkpoint '{path}'"), e))?;
+        if let Some(fields) = hint.as_object_mut() {
+            fields.insert(
+                "v2Checkpoint".into(),
+                json!({
+                    "path": summary.file,
+                    "sizeInBytes": meta.size,
+                    "modificationTime": meta.last_modified.timestamp_millis(),
+                    "sidecarFiles": [],
+                }),
+            );
+        }
+    }
     crate::test_hooks::pause_point("before-last-checkpoint").await;
     let last = location.log_root().join("_last_checkpoint");
     location

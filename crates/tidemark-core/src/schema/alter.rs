@@ -286,6 +286,9 @@ pub async fn alter_table(
                     SETTABLE_PROPERTIES.join(", ")
                 )));
             } else {
+                // Refuse a value Tidemark (or another Delta engine) would misread, such as a
+                // retention that does not parse: see crate::properties.
+                crate::properties::validate_property(key, value)?;
                 metadata.configuration.insert(key.clone(), value.clone());
             }
         }

@@ -198,6 +198,9 @@ pub fn new_table_actions(
         if key == "delta.minReaderVersion" || key == "delta.minWriterVersion" {
             continue;
         }
+        // A value Tidemark would misread (a retention it cannot parse, a boolean that is not
+        // `true`/`false`...) is refused rather than stored and later guessed at.
+        crate::properties::validate_property(key, value)?;
         configuration.insert(key.clone(), value.clone());
     }
     let ict = options.in_commit_timestamps
