@@ -50,9 +50,6 @@ pub enum Maintenance {
     /// Writing a checkpoint ([`crate::checkpoint::write_checkpoint`]).
     Checkpoint,
     /// Deleting unreferenced files ([`crate::maintenance::vacuum::vacuum`]).
-    // TODO(lead): drop this allow once vacuum calls
-    // check_maintenance_supported(protocol, Maintenance::Vacuum).
-    #[allow(dead_code)]
     Vacuum,
 }
 

@@ -24,7 +24,6 @@ pub async fn load_snapshot(
     crate::Snapshot::load(location, version).await
 }
 
-pub use crate::checkpoint::write::parse_interval_ms;
 pub use crate::features::{FeatureKind, lookup};
 pub use crate::log::listing::{LogFileKind, parse_log_file_name};
 pub use crate::partition::values::{partition_directory, serialize_partition_value};

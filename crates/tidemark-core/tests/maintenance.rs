@@ -170,3 +170,200 @@ async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
         2
     );
 }
+
+/// The JSON lines of commit `version` of the table in `dir`.
+fn commit_lines(dir: &Path, version: u64) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("_delta_log").join(format!("{version:020}.json")))
+        .unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn write_commit(dir: &Path, version: u64, lines: &[serde_json::Value]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(
+        dir.join("_delta_log").join(format!("{version:020}.json")),
+        text,
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn restore_refuses_a_version_whose_deletion_vector_file_is_gone() {
+    let (_tmp, table) = tidemark_testdata::copy_table("delta-kernel/table-with-dv-small");
+    let rows_v1 = ids_rows(&table, Some(1)).await;
+    // Version 2 removes the file (with its deletion vector), by hand.
+    let add = commit_lines(&table, 1)
+        .into_iter()
+        .find_map(|l| l.get("add").cloned())
+        .unwrap();
+    let mut remove = serde_json::json!({
+        "path": add["path"],
+        "deletionTimestamp": chrono::Utc::now().timestamp_millis(),
+        "dataChange": true,
+    });
+    remove["deletionVector"] = add["deletionVector"].clone();
+    write_commit(
+        &table,
+        2,
+        &[
+            serde_json::json!({"commitInfo": {"timestamp": chrono::Utc::now().timestamp_millis(), "operation": "DELETE"}}),
+            serde_json::json!({ "remove": remove }),
+        ],
+    );
+    let dv_file = std::fs::read_dir(&table)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("deletion_vector_"))
+        .unwrap();
+    let saved = std::fs::read(&dv_file).unwrap();
+    std::fs::remove_file(&dv_file).unwrap();
+    let err = restore(
+        &location(&table),
+        VersionSpec::Version(1),
+        Default::default(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("deletion-vector file") && err.contains("deletion_vector_"),
+        "{err}"
+    );
+    assert!(
+        !table
+            .join("_delta_log")
+            .join(format!("{:020}.json", 3))
+            .exists(),
+        "nothing was committed"
+    );
+    // With the file back, the restore commits and reads the rows of version 1.
+    std::fs::write(&dv_file, saved).unwrap();
+    let outcome = restore(
+        &location(&table),
+        VersionSpec::Version(1),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.version, 3);
+    assert_eq!(ids_rows(&table, None).await, rows_v1);
+}
+
+/// The rows of a version, as sorted strings (any schema).
+async fn ids_rows(dir: &Path, version: Option<u64>) -> Vec<String> {
+    let snapshot = load_snapshot(&location(dir), version).await.unwrap();
+    let batches = common::scan_all(snapshot).await;
+    let columns = common::column_names(&batches);
+    common::canonical_rows(&batches, &columns)
+}
+
+#[tokio::test]
+async fn restore_keeps_the_latest_in_commit_timestamp_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write(&table, 0..3, WriteMode::Append).await;
+    let v0 = load_snapshot(&location(&table), Some(0)).await.unwrap();
+    assert!(v0.in_commit_timestamps_enabled());
+    // Version 1 switches in-commit timestamps off (as another writer may), by hand.
+    common::tick().await;
+    let mut metadata = commit_lines(&table, 0)
+        .into_iter()
+        .find_map(|l| l.get("metaData").cloned())
+        .unwrap();
+    metadata["configuration"]["delta.enableInCommitTimestamps"] = "false".into();
+    write_commit(
+        &table,
+        1,
+        &[
+            serde_json::json!({"commitInfo": {"timestamp": chrono::Utc::now().timestamp_millis(), "operation": "SET TBLPROPERTIES"}}),
+            serde_json::json!({ "metaData": metadata }),
+        ],
+    );
+    common::tick().await;
+    write(&table, 3..6, WriteMode::Append).await;
+    common::tick().await;
+    let outcome = restore(
+        &location(&table),
+        VersionSpec::Version(0),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.version, 3);
+    let latest = load_snapshot(&location(&table), None).await.unwrap();
+    assert!(
+        !latest.in_commit_timestamps_enabled(),
+        "a restore must not switch in-commit timestamps back on: {:?}",
+        latest.metadata().configuration
+    );
+    assert_eq!(ids_at(&table, None).await, vec![0, 1, 2]);
+    // Every version is still found by its own timestamp.
+    for version in 0..=3 {
+        let found = common::snapshot_by_timestamp(&table, version).await;
+        assert_eq!(found.version(), version);
+    }
+}
+
+#[tokio::test]
+async fn vacuum_fails_closed_on_a_retention_it_cannot_parse_and_on_unknown_writer_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write(&table, 0..3, WriteMode::Append).await;
+    write(&table, 3..6, WriteMode::Overwrite).await;
+    let files_before = parquet_files(&table);
+    let zero = VacuumOptions {
+        retention_ms: Some(0),
+        dry_run: false,
+        allow_short_retention: true,
+    };
+    // Another writer set a retention Tidemark cannot parse.
+    let mut metadata = commit_lines(&table, 0)
+        .into_iter()
+        .find_map(|l| l.get("metaData").cloned())
+        .unwrap();
+    metadata["configuration"]["delta.deletedFileRetentionDuration"] =
+        "interval 2 fortnights".into();
+    common::tick().await;
+    write_commit(
+        &table,
+        2,
+        &[
+            serde_json::json!({"commitInfo": {"timestamp": now_ms(), "inCommitTimestamp": now_ms(), "operation": "SET TBLPROPERTIES"}}),
+            serde_json::json!({ "metaData": metadata }),
+        ],
+    );
+    let err = vacuum(&location(&table), zero)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("delta.deletedFileRetentionDuration"), "{err}");
+    assert_eq!(parquet_files(&table), files_before, "nothing was deleted");
+    // A writer feature Tidemark does not know.
+    metadata["configuration"]["delta.deletedFileRetentionDuration"] = "interval 1 hour".into();
+    let protocol = serde_json::json!({"protocol": {
+        "minReaderVersion": 3, "minWriterVersion": 7,
+        "readerFeatures": [], "writerFeatures": ["aFeatureFromTheFuture"],
+    }});
+    common::tick().await;
+    write_commit(
+        &table,
+        3,
+        &[
+            serde_json::json!({"commitInfo": {"timestamp": now_ms(), "inCommitTimestamp": now_ms(), "operation": "UPGRADE PROTOCOL"}}),
+            protocol,
+            serde_json::json!({ "metaData": metadata }),
+        ],
+    );
+    let err = vacuum(&location(&table), zero)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("aFeatureFromTheFuture"), "{err}");
+    assert_eq!(parquet_files(&table), files_before, "nothing was deleted");
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -32,9 +32,20 @@ pub const LOG_300K_ARCHIVE: &str = "delta-kernel/300k-add-files-100-col-partitio
 /// The folder [`LOG_300K_ARCHIVE`] unpacks to.
 pub const LOG_300K_TABLE: &str = "300k-add-files-100-col-partitioned";
 
-/// The root of the repository, found from this crate's own manifest directory
-/// (`<repo>/crates/tidemark-testdata`).
+/// The root of the repository.
+///
+/// Found at run time first: `cargo test` sets `CARGO_MANIFEST_DIR` for the test binary it runs,
+/// and the repository is the nearest folder above it that holds
+/// `crates/tidemark-testdata`. Only when that fails is the path this crate was compiled at
+/// used. (A target directory shared by several clones may hold this crate compiled in another
+/// clone, whose compile-time path can be stale or gone.)
 pub fn repo_root() -> PathBuf {
+    let is_repo = |dir: &Path| dir.join("crates").join("tidemark-testdata").is_dir();
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        if let Some(root) = Path::new(&dir).ancestors().find(|d| is_repo(d)) {
+            return root.to_path_buf();
+        }
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)

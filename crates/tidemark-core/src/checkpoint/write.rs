@@ -85,25 +85,6 @@ pub async fn checkpoint_if_due(
     Ok(true)
 }
 
-/// The old lenient parser, kept for `crate::testing` which re-exports it: `None` for any value
-/// [`properties::parse_interval_ms`] refuses.
-#[doc(hidden)]
-#[cfg(feature = "test-support")]
-// TODO(lead): remove once testing.rs stops re-exporting it (use properties::parse_interval_ms).
-pub fn parse_interval_ms(text: &str) -> Option<i64> {
-    properties::parse_interval_ms(properties::DELETED_FILE_RETENTION_DURATION, text).ok()
-}
-
-/// The table's `delta.deletedFileRetentionDuration` in milliseconds, failing closed without an
-/// error: a value that does not parse counts as an unbounded retention (`i64::MAX`), so that
-/// nothing is deleted on a guess (vacuum then stops with "the retention cutoff … is out of
-/// range"). Use [`properties::deleted_file_retention_ms`], which reports the invalid value.
-#[doc(hidden)]
-// TODO(lead): remove after vacuum uses properties::deleted_file_retention_ms.
-pub fn deleted_file_retention_ms(config: &std::collections::HashMap<String, String>) -> i64 {
-    properties::deleted_file_retention_ms(config).unwrap_or(i64::MAX)
-}
-
 /// The Arrow schema of a classic checkpoint.
 pub fn checkpoint_schema() -> SchemaRef {
     let string = || ArrowType::Utf8;

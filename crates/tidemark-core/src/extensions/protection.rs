@@ -115,6 +115,31 @@ impl Protection {
         })
     }
 
+    /// What the tags and unexpired pins of the table are now, as `(reference, version)` pairs
+    /// (sorted): cheap to read (no snapshot is loaded), so that vacuum can tell whether
+    /// anything changed since it loaded the protection.
+    pub async fn references(location: &TableLocation, now_ms: i64) -> Result<Vec<(String, u64)>> {
+        let mut out: Vec<(String, u64)> = list_tags(location)
+            .await?
+            .into_iter()
+            .map(|tag| (format!("tag {}", tag.name), tag.version))
+            .collect();
+        out.extend(
+            list_pins(location)
+                .await?
+                .into_iter()
+                .filter(|pin| !pin.is_expired(now_ms))
+                .map(|pin| (format!("pin {}", pin.id), pin.version)),
+        );
+        out.sort();
+        Ok(out)
+    }
+
+    /// Whether a tag or unexpired pin needs the object at `path`.
+    pub fn needs(&self, path: &Path) -> bool {
+        self.needed_by.contains_key(path)
+    }
+
     /// Splits the files vacuum would delete into those it may delete and, per reference, those
     /// a tag or pin keeps. Every reference is reported, also those that kept nothing.
     pub fn split(

@@ -12,7 +12,8 @@ use object_store::ObjectStoreExt;
 
 use crate::error::{Error, Result};
 use crate::features;
-use crate::log::actions::{Action, Add, FileKey};
+use crate::log::actions::{Action, Add, FileKey, Metadata};
+use crate::scan::deletion_vector::add_objects;
 use crate::storage::TableLocation;
 use crate::table::{Table, VersionSpec};
 use crate::transaction::commit::{CommitMetadata, ReadScope, Transaction};
@@ -33,8 +34,14 @@ pub struct RestoreOutcome {
 
 /// Restores the table at `location` to the version that `target` names.
 ///
-/// Fails, committing nothing, when a file the restored version needs has been deleted (by
-/// vacuum) since.
+/// Fails, committing nothing, when a file the restored version needs (a data file or a
+/// deletion-vector file) has been deleted (by vacuum) since.
+///
+/// The new version keeps the table's in-commit-timestamp settings as they are at the latest
+/// version: the restored version's metadata is taken with the latest values of
+/// `delta.enableInCommitTimestamps` and its enablement version and timestamp, so a restore
+/// never switches in-commit timestamps back on with an enablement version that is no longer
+/// true (or off again below a reader that relies on them).
 ///
 /// ```no_run
 /// # async fn demo() -> tidemark_core::Result<()> {
@@ -75,8 +82,9 @@ pub async fn restore(
         .collect();
     check_files_exist(location, &adds, old.version()).await?;
     let mut actions = Vec::new();
-    if old.metadata() != latest.metadata() {
-        actions.push(Action::Metadata(old.metadata().clone()));
+    let metadata = restored_metadata(old.metadata(), latest.metadata());
+    if &metadata != latest.metadata() {
+        actions.push(Action::Metadata(metadata));
     }
     let (files_added, files_removed) = (adds.len(), removes.len());
     actions.extend(removes);
@@ -99,11 +107,49 @@ pub async fn restore(
     })
 }
 
+/// Table properties that describe the log's state at the newest version rather than the data:
+/// a restore keeps their latest values.
+const LATEST_STATE_PROPERTIES: &[&str] = &[
+    "delta.enableInCommitTimestamps",
+    "delta.inCommitTimestampEnablementVersion",
+    "delta.inCommitTimestampEnablementTimestamp",
+];
+
+/// The metadata of the restored version, valid at the new version: `old`'s schema,
+/// partitioning and properties, except the in-commit-timestamp properties, which stay as
+/// `latest` has them.
+fn restored_metadata(old: &Metadata, latest: &Metadata) -> Metadata {
+    let mut metadata = old.clone();
+    for key in LATEST_STATE_PROPERTIES {
+        match latest.configuration.get(*key) {
+            Some(value) => {
+                metadata
+                    .configuration
+                    .insert((*key).to_string(), value.clone());
+            }
+            None => {
+                metadata.configuration.remove(*key);
+            }
+        }
+    }
+    metadata
+}
+
+/// Checks that every object the re-added files read (data files and deletion-vector files)
+/// still exists.
 async fn check_files_exist(location: &TableLocation, adds: &[Add], version: u64) -> Result<()> {
-    let paths = adds
-        .iter()
-        .map(|a| location.resolve(&a.path).map(|p| (a.path.clone(), p)))
-        .collect::<Result<Vec<_>>>()?;
+    let mut paths = Vec::with_capacity(adds.len());
+    for add in adds {
+        let objects = add_objects(location, add)?;
+        for (index, object) in objects.into_iter().enumerate() {
+            let what = if index == 0 {
+                format!("data file '{}'", add.path)
+            } else {
+                format!("deletion-vector file '{}'", location.relative(&object))
+            };
+            paths.push((what, object));
+        }
+    }
     futures::stream::iter(paths)
         .map(|(log_path, path)| {
             let store = location.store().clone();
@@ -113,10 +159,10 @@ async fn check_files_exist(location: &TableLocation, adds: &[Add], version: u64)
                     Err(object_store::Error::NotFound { .. }) => Err(Error::VersionNotFound {
                         requested: version,
                         reason: format!(
-                            "its data file '{log_path}' has been deleted (by vacuum, or by hand), so it cannot be restored"
+                            "its {log_path} has been deleted (by vacuum, or by hand), so it cannot be restored"
                         ),
                     }),
-                    Err(e) => Err(Error::store(format!("checking data file '{log_path}'"), e)),
+                    Err(e) => Err(Error::store(format!("checking {log_path}"), e)),
                 }
             }
         })

@@ -11,6 +11,19 @@
 //! report says which tag or pin kept which files ([`VacuumReport::protected`]).
 //!
 //! A dry run (the default) reports what would be deleted and deletes nothing.
+//!
+//! **Against concurrent writers.** Vacuum lists the table's files first and reads the log
+//! after, so every file a commit made before the listing names is known. It then deletes in
+//! batches of [`DELETE_BATCH`] files, and immediately before each batch reads the commits made
+//! since and the tags and pins again: a file that a new commit adds (a restore re-adding an
+//! old file) or that a new tag or pin needs is kept. Creating a tag or pin writes it first and
+//! checks its version's files after, so that either vacuum sees it or its creation sees the
+//! files gone and is refused. `spec/TIDEMARK.md` says which interleavings this covers and which
+//! it does not.
+//!
+//! Vacuum refuses tables with writer features it does not know
+//! ([`crate::features::check_maintenance_supported`]), and a retention property it cannot
+//! parse ([`crate::properties::deleted_file_retention_ms`]).
 
 use std::collections::HashSet;
 
@@ -18,10 +31,12 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
-use crate::checkpoint::write::deleted_file_retention_ms;
 use crate::error::{Error, Result};
+use crate::extensions::protection::Protection;
+use crate::features::{self, Maintenance};
 use crate::log::actions::Action;
 use crate::log::listing::LogListing;
+use crate::properties;
 use crate::scan::deletion_vector::add_objects;
 use crate::snapshot::Snapshot;
 use crate::snapshot::time_travel;
@@ -84,8 +99,9 @@ pub struct VacuumReport {
 /// # Ok(()) }
 /// ```
 pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<VacuumReport> {
-    let latest = Snapshot::load(location, None).await?;
-    let table_retention = deleted_file_retention_ms(&latest.metadata().configuration);
+    let before = Snapshot::load(location, None).await?;
+    features::check_maintenance_supported(before.protocol(), Maintenance::Vacuum)?;
+    let table_retention = properties::deleted_file_retention_ms(&before.metadata().configuration)?;
     let retention_ms = options.retention_ms.unwrap_or(table_retention);
     if retention_ms < 0 {
         return Err(Error::InvalidArgument(
@@ -101,22 +117,32 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
     }
     let now = chrono::Utc::now().timestamp_millis();
     let cutoff = now - retention_ms;
-    let oldest = oldest_retained_version(location, &latest, cutoff).await?;
-    let needed = needed_files(location, &latest, oldest).await?;
-    let protection = crate::extensions::protection::Protection::load(location, now).await?;
 
-    let candidates: Vec<(Path, u64)> = location
+    // List first, then read the log: every file that a commit made before the listing names is
+    // then in the snapshot read below or in the commits since its oldest retained version.
+    let listed: Vec<(Path, u64)> = location
         .store()
         .list(Some(location.root()))
         .map_err(|e| Error::store(format!("listing the table at '{}'", location.url()), e))
         .try_filter_map(|meta| {
             let keep = is_hidden(location, &meta.location)
-                || needed.contains(&meta.location)
                 || meta.last_modified.timestamp_millis() >= cutoff;
             futures::future::ready(Ok((!keep).then_some((meta.location, meta.size))))
         })
         .try_collect()
         .await?;
+    let latest = Snapshot::load(location, None).await?;
+    features::check_maintenance_supported(latest.protocol(), Maintenance::Vacuum)?;
+    // Read before the protection itself, so that a tag or pin made while the protection loads
+    // shows up as a change at the first re-read.
+    let references = Protection::references(location, now).await?;
+    let oldest = oldest_retained_version(location, &latest, cutoff).await?;
+    let needed = needed_files(location, &latest, oldest).await?;
+    let mut protection = Protection::load(location, now).await?;
+    let candidates: Vec<(Path, u64)> = listed
+        .into_iter()
+        .filter(|(path, _)| !needed.contains(path))
+        .collect();
     // Tags and unexpired pins keep every file of their versions.
     let (candidates, protected) = protection.split(location, candidates);
     let mut files: Vec<(String, Path, u64)> = candidates
@@ -125,7 +151,58 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     if !options.dry_run {
-        futures::stream::iter(files.iter().map(|(_, path, _)| path.clone()))
+        files = delete_rechecked(
+            location,
+            files,
+            latest.version(),
+            now,
+            references,
+            &mut protection,
+        )
+        .await?;
+    }
+    Ok(VacuumReport {
+        oldest_retained_version: oldest,
+        retention_ms,
+        bytes: files.iter().map(|(_, _, size)| size).sum(),
+        files: files.into_iter().map(|(name, _, _)| name).collect(),
+        files_kept: needed.len(),
+        dry_run: options.dry_run,
+        protected,
+        expired_pins: protection.expired_pins,
+    })
+}
+
+/// How many files vacuum deletes between two re-reads of the log and the tags and pins.
+const DELETE_BATCH: usize = 1_000;
+
+/// Deletes `files` in batches. Immediately before each batch it reads the commits made since
+/// `seen_version` and the tags and pins again, and keeps what they need: a restore that re-added
+/// an old file, or a tag or pin made while vacuum was listing. Returns the files deleted.
+async fn delete_rechecked(
+    location: &TableLocation,
+    files: Vec<(String, Path, u64)>,
+    mut seen_version: u64,
+    now: i64,
+    mut references: Vec<(String, u64)>,
+    protection: &mut Protection,
+) -> Result<Vec<(String, Path, u64)>> {
+    let mut needed_since: HashSet<Path> = HashSet::new();
+    let mut deleted = Vec::with_capacity(files.len());
+    let mut remaining = files.into_iter().peekable();
+    while remaining.peek().is_some() {
+        let batch: Vec<(String, Path, u64)> = remaining.by_ref().take(DELETE_BATCH).collect();
+        seen_version = read_adds_since(location, seen_version, &mut needed_since).await?;
+        let current = Protection::references(location, now).await?;
+        if current != references {
+            *protection = Protection::load(location, now).await?;
+            references = current;
+        }
+        let batch: Vec<(String, Path, u64)> = batch
+            .into_iter()
+            .filter(|(_, path, _)| !needed_since.contains(path) && !protection.needs(path))
+            .collect();
+        futures::stream::iter(batch.iter().map(|(_, path, _)| path.clone()))
             .map(|path| {
                 let store = location.store().clone();
                 async move {
@@ -138,17 +215,31 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()
             .await?;
+        deleted.extend(batch);
     }
-    Ok(VacuumReport {
-        oldest_retained_version: oldest,
-        retention_ms,
-        bytes: files.iter().map(|(_, _, size)| size).sum(),
-        files: files.into_iter().map(|(name, _, _)| name).collect(),
-        files_kept: needed.len(),
-        dry_run: options.dry_run,
-        protected,
-        expired_pins: protection.expired_pins,
-    })
+    Ok(deleted)
+}
+
+/// Reads the commits after `seen_version` that exist now, adding the objects their `add`s
+/// read to `needed`; returns the newest version read.
+async fn read_adds_since(
+    location: &TableLocation,
+    mut seen_version: u64,
+    needed: &mut HashSet<Path>,
+) -> Result<u64> {
+    loop {
+        let actions = match read_commit(location, seen_version + 1).await {
+            Ok(actions) => actions,
+            Err(e) if e.is_not_found() => return Ok(seen_version),
+            Err(e) => return Err(e),
+        };
+        for action in actions {
+            if let Action::Add(add) = action {
+                needed.extend(add_objects(location, &add)?);
+            }
+        }
+        seen_version += 1;
+    }
 }
 
 /// The newest version that was current at `cutoff` (readers may travel back to it), or the
