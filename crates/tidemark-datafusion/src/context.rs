@@ -316,8 +316,13 @@ impl TidemarkContext {
         let reference = reference_of(relation);
         match self.ctx.table_provider(reference.clone()).await {
             Ok(provider) => {
-                if let Some(table) = provider.downcast_ref::<TidemarkTable>() {
-                    table.refresh().await?;
+                // A view reads the tables behind it at their newest versions too.
+                let mut tables = Vec::new();
+                tidemark_tables_behind(&provider, &mut tables, 0)?;
+                for table in tables {
+                    if let Some(table) = table.downcast_ref::<TidemarkTable>() {
+                        table.refresh().await?;
+                    }
                 }
                 Ok(())
             }
@@ -464,4 +469,39 @@ pub(crate) fn normalized_ident(ident: &Ident) -> String {
 pub(crate) fn normalized_part(part: &ObjectNamePart) -> String {
     part.as_ident()
         .map_or_else(|| part.to_string(), normalized_ident)
+}
+
+/// How deep views of views are followed.
+const MAX_VIEW_DEPTH: usize = 32;
+
+/// Collects the Tidemark tables `provider` reads: itself, or every table scanned by the plan of
+/// a view (and of the views it reads), subqueries included.
+fn tidemark_tables_behind(
+    provider: &Arc<dyn datafusion::catalog::TableProvider>,
+    out: &mut Vec<Arc<dyn datafusion::catalog::TableProvider>>,
+    depth: usize,
+) -> Result<()> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::datasource::{ViewTable, source_as_provider};
+    use datafusion::logical_expr::LogicalPlan;
+
+    if provider.downcast_ref::<TidemarkTable>().is_some() {
+        out.push(provider.clone());
+        return Ok(());
+    }
+    let Some(view) = provider.downcast_ref::<ViewTable>() else {
+        return Ok(());
+    };
+    if depth >= MAX_VIEW_DEPTH {
+        return Ok(());
+    }
+    view.logical_plan().apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && let Ok(inner) = source_as_provider(&scan.source)
+        {
+            tidemark_tables_behind(&inner, out, depth + 1)?;
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    Ok(())
 }

@@ -375,3 +375,50 @@ async fn core_errors_reach_the_caller_typed() {
         "{err:?}"
     );
 }
+
+/// A view over the latest version reads the newest commit of another writer, like the table
+/// itself; a view over a fixed version does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_over_the_latest_version_follow_new_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = events(dir.path()).await;
+    let ctx = TidemarkContext::new();
+    ctx.register("events", &uri).await.unwrap();
+    collect_sql(
+        &ctx,
+        "CREATE VIEW recent AS SELECT id FROM events WHERE day >= 6",
+    )
+    .await;
+    collect_sql(
+        &ctx,
+        "CREATE VIEW old_recent AS SELECT id FROM events VERSION AS OF 0 WHERE day >= 6",
+    )
+    .await;
+    collect_sql(
+        &ctx,
+        "CREATE VIEW recent_again AS SELECT count(*) AS n FROM recent",
+    )
+    .await;
+    assert_eq!(
+        sorted_rows(&collect_sql(&ctx, "SELECT count(*) FROM recent").await),
+        vec!["3000"]
+    );
+    // Another writer appends 50 rows to day 11.
+    Table::from_location(TableLocation::parse(&uri).unwrap())
+        .write()
+        .execute_batches(vec![batch(11, 900_000..900_050)])
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted_rows(&collect_sql(&ctx, "SELECT count(*) FROM recent").await),
+        vec!["3050"]
+    );
+    assert_eq!(
+        sorted_rows(&collect_sql(&ctx, "SELECT n FROM recent_again").await),
+        vec!["3050"]
+    );
+    assert_eq!(
+        sorted_rows(&collect_sql(&ctx, "SELECT count(*) FROM old_recent").await),
+        vec!["300"]
+    );
+}

@@ -41,10 +41,10 @@ pub const LOG_300K_TABLE: &str = "300k-add-files-100-col-partitioned";
 /// clone, whose compile-time path can be stale or gone.)
 pub fn repo_root() -> PathBuf {
     let is_repo = |dir: &Path| dir.join("crates").join("tidemark-testdata").is_dir();
-    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
-        if let Some(root) = Path::new(&dir).ancestors().find(|d| is_repo(d)) {
-            return root.to_path_buf();
-        }
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR")
+        && let Some(root) = Path::new(&dir).ancestors().find(|d| is_repo(d))
+    {
+        return root.to_path_buf();
     }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
