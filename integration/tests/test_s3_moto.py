@@ -138,3 +138,104 @@ def test_eight_processes_append_25_times_each_on_s3(s3_endpoint, tmp_path: Path)
     ids = sorted(int(line) for line in out.splitlines()[1:])
     expected = sorted([-1] + [p * 1000 + i for p in range(WRITERS) for i in range(WRITES)])
     assert ids == expected, "every row exactly once"
+
+
+MIXED_PROCESSES = 3
+MIXED_SECONDS = float(os.environ.get("TIDEMARK_S3_MIXED_SECS", "20"))
+ALLOWED_REFUSALS = ("conflict", "deleted", "vacuum", "cannot be restored", "missing")
+
+
+def _ids(endpoint: str, table: str, *selector: str) -> list[int]:
+    out = _run(endpoint, "scan", table, *selector, "--format", "csv", "--columns", "id").stdout
+    return sorted(int(line) for line in out.splitlines()[1:])
+
+
+def test_mixed_appends_restores_vacuums_tags_and_pins_on_s3(s3_endpoint, tmp_path: Path):
+    """The local mixed run (crates/tidemark-cli/tests/concurrency.rs), shorter, on S3: 3
+    processes for 20 s appending, restoring, vacuuming at zero retention, tagging and pinning
+    at random; at the end every tag and pin reads what it read when made, the latest version
+    reads, and every acknowledged append is the commit of the version it reported."""
+    import random
+
+    table = f"s3://{BUCKET}/mixed"
+    first = tmp_path / "first.csv"
+    first.write_text("id,who\n-1,init\n")
+    _run(s3_endpoint, "write", table, str(first), "--message", "init")
+    newest = [0]
+    until = time.monotonic() + MIXED_SECONDS
+
+    def worker(p: int) -> dict:
+        rng = random.Random(p)
+        seen = {"appends": [], "tags": [], "pins": [], "tried": [0] * 5, "refused": [0] * 5}
+        i = 0
+        while time.monotonic() < until:
+            i += 1
+            roll = rng.randrange(100)
+            version = str(rng.randrange(newest[0] + 1))
+            if roll < 60:
+                kind = 0
+                row = p * 1_000_000 + i
+                path = tmp_path / f"mixed-{p}-{i}.csv"
+                path.write_text(f"id,who\n{row},p{p}-{i}\n")
+                message = f"mixed p{p}-{i}"
+                proc = _run(s3_endpoint, "write", table, str(path), "--message", message, check=False)
+                if proc.returncode == 0:
+                    v = int(proc.stdout.strip().splitlines()[-1].removeprefix("version "))
+                    newest[0] = max(newest[0], v)
+                    seen["appends"].append((v, message))
+            elif roll < 70:
+                kind = 1
+                proc = _run(s3_endpoint, "restore", table, "--version", version, check=False)
+            elif roll < 78:
+                kind = 2
+                proc = _run(
+                    s3_endpoint, "vacuum", table, "--retain", "0", "--allow-short-retention", "--execute", check=False
+                )
+            elif roll < 89:
+                kind = 3
+                name = f"p{p}-{i}"
+                proc = _run(s3_endpoint, "tag", table, "create", name, "--version", version, check=False)
+                if proc.returncode == 0:
+                    seen["tags"].append((name, _ids(s3_endpoint, table, "--tag", name)))
+            else:
+                kind = 4
+                proc = _run(
+                    s3_endpoint, "pin", table, "create", "--version", version, "--owner", f"run-{p}-{i}", check=False
+                )
+                if proc.returncode == 0:
+                    seen["pins"].append((version, _ids(s3_endpoint, table, "--version", version)))
+            seen["tried"][kind] += 1
+            if proc.returncode != 0:
+                assert any(word in proc.stderr for word in ALLOWED_REFUSALS), (
+                    f"process {p}, operation {kind}, failed unexpectedly: {proc.stderr}"
+                )
+                seen["refused"][kind] += 1
+        return seen
+
+    with ThreadPoolExecutor(max_workers=MIXED_PROCESSES) as pool:
+        results = list(pool.map(worker, range(MIXED_PROCESSES)))
+
+    tried = [sum(r["tried"][k] for r in results) for k in range(5)]
+    refused = [sum(r["refused"][k] for r in results) for k in range(5)]
+    history = json.loads(_run(s3_endpoint, "history", table, "--format", "json").stdout)
+    history.sort(key=lambda d: d["version"])
+    print(
+        f"s3/moto mixed run, {MIXED_PROCESSES} processes, {MIXED_SECONDS:.0f}s: {len(history)} versions; "
+        f"tried/refused appends {tried[0]}/{refused[0]}, restores {tried[1]}/{refused[1]}, "
+        f"vacuums {tried[2]}/{refused[2]}, tags {tried[3]}/{refused[3]}, pins {tried[4]}/{refused[4]}"
+    )
+    assert tried[2] > refused[2], "some vacuums ran"
+    by_version = {}
+    for index, entry in enumerate(history):
+        assert entry["version"] == index, "versions are contiguous"
+        by_version[index] = entry["commitInfo"]
+    _ids(s3_endpoint, table)  # the latest version reads
+    reported = [v for r in results for v, _ in r["appends"]]
+    assert len(reported) == len(set(reported)), "no version reported by two appends"
+    for r in results:
+        for v, message in r["appends"]:
+            assert by_version[v].get("userMetadata") == message, f"version {v} holds the append that reported it"
+        for name, ids in r["tags"]:
+            assert _ids(s3_endpoint, table, "--tag", name) == ids, f"tag {name} reads what it read when made"
+        for version, ids in r["pins"]:
+            assert _ids(s3_endpoint, table, "--version", version) == ids, f"pinned version {version} reads the same"

@@ -63,9 +63,9 @@ impl CliError {
                 Error::InvalidSnapshotId { .. } => {
                     Some("`tidemark describe TABLE` prints the snapshot id of a version")
                 }
-                Error::CommitOutcomeUnknown { .. } => {
-                    Some("`tidemark history TABLE` shows whether the version was committed")
-                }
+                Error::CommitOutcomeUnknown { .. } => Some(
+                    "retry the write with the same `--app-id` and `--app-version`: it is skipped if the first attempt committed, so the rows are never written twice; `tidemark history TABLE` shows whether the version was committed (it may still appear for a while)",
+                ),
                 Error::SchemaMismatch(reason) if reason.contains("schema mode 'merge'") => Some(
                     "write with `--schema-mode merge` to add new columns or fill missing ones with nulls",
                 ),

@@ -261,3 +261,220 @@ fn appends_mixed_with_overwrites_succeed_or_fail_with_a_conflict() {
         "the rows are those the history says"
     );
 }
+
+/// What one process of the mixed run saw acknowledged.
+#[derive(Default)]
+struct Acknowledged {
+    /// (reported version, message, row id) of each append.
+    appends: Vec<(u64, String, i64)>,
+    /// (tag name, ids read right after it was made).
+    tags: Vec<(String, Vec<i64>)>,
+    /// (pin id, version, ids read right after it was made).
+    pins: Vec<(String, u64, Vec<i64>)>,
+    /// Operations tried, by kind: append, restore, vacuum, tag, pin; and how many were refused.
+    tried: [usize; 5],
+    refused: [usize; 5],
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// A refusal the mixed run allows: a commit conflict (with a vacuum, or with a concurrent
+/// restore), or a version whose files a vacuum has deleted.
+fn allowed_refusal(stderr: &str) -> bool {
+    [
+        "conflict",
+        "deleted",
+        "vacuum",
+        "cannot be restored",
+        "missing",
+    ]
+    .iter()
+    .any(|word| stderr.contains(word))
+}
+
+/// One process of the mixed run: appends, restores, vacuums at zero retention, tags and pins,
+/// at random, until `until`.
+fn mixed_worker(
+    t: &str,
+    dir: &Path,
+    p: usize,
+    until: std::time::Instant,
+    newest: &std::sync::atomic::AtomicU64,
+) -> Acknowledged {
+    use std::sync::atomic::Ordering;
+    let mut seen = Acknowledged::default();
+    let mut rng = 0x9E37_79B9_7F4A_7C15_u64 ^ ((p as u64 + 1) * 0x1234_5678);
+    let mut i = 0;
+    while std::time::Instant::now() < until {
+        i += 1;
+        let roll = xorshift(&mut rng) % 100;
+        let newest_version = newest.load(Ordering::SeqCst);
+        let some_version = (xorshift(&mut rng) % (newest_version + 1)).to_string();
+        let (kind, output) = if roll < 60 {
+            let id = (p * 1_000_000 + i) as i64;
+            let path = dir.join(format!("mixed-{p}-{i}.csv"));
+            std::fs::write(&path, format!("id,who\n{id},p{p}-{i}\n")).unwrap();
+            let message = format!("mixed p{p}-{i}");
+            let out = tidemark(&["write", t, path.to_str().unwrap(), "--message", &message]);
+            if out.status.success() {
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let version: u64 = stdout
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("version "))
+                    .unwrap_or_else(|| panic!("unexpected output {stdout:?}"))
+                    .parse()
+                    .unwrap();
+                newest.fetch_max(version, Ordering::SeqCst);
+                seen.appends.push((version, message, id));
+            }
+            (0, out)
+        } else if roll < 70 {
+            (1, tidemark(&["restore", t, "--version", &some_version]))
+        } else if roll < 78 {
+            let out = tidemark(&[
+                "vacuum",
+                t,
+                "--retain",
+                "0",
+                "--allow-short-retention",
+                "--execute",
+            ]);
+            (2, out)
+        } else if roll < 89 {
+            let name = format!("p{p}-{i}");
+            let out = tidemark(&["tag", t, "create", &name, "--version", &some_version]);
+            if out.status.success() {
+                let ids = scan_ids(&[t, "--tag", &name]);
+                seen.tags.push((name, ids));
+            }
+            (3, out)
+        } else {
+            let owner = format!("run-p{p}-{i}");
+            let out = tidemark(&[
+                "pin",
+                t,
+                "create",
+                "--version",
+                &some_version,
+                "--owner",
+                &owner,
+            ]);
+            if out.status.success() {
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let id = stdout
+                    .lines()
+                    .find(|l| l.starts_with("pin-"))
+                    .unwrap_or_else(|| panic!("no pin id in {stdout:?}"))
+                    .trim()
+                    .to_string();
+                let version: u64 = some_version.parse().unwrap();
+                let ids = scan_ids(&[t, "--version", &some_version]);
+                seen.pins.push((id, version, ids));
+            }
+            (4, out)
+        };
+        seen.tried[kind] += 1;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                allowed_refusal(&stderr),
+                "process {p}, operation {kind}, failed unexpectedly: {stderr}"
+            );
+            seen.refused[kind] += 1;
+        }
+    }
+    seen
+}
+
+/// Four processes for a minute (`TIDEMARK_MIXED_SECS` to change it) mixing appends, restores,
+/// vacuums with zero retention, tags and pins: at the end every tag and pin reads what it read
+/// when it was made, the latest version reads, every acknowledged append is the commit of the
+/// version it reported, and the versions are contiguous.
+#[test]
+fn mixed_appends_restores_vacuums_tags_and_pins() {
+    const PROCESSES: usize = 4;
+    let secs: u64 = std::env::var("TIDEMARK_MIXED_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let dir = tempfile::tempdir().unwrap();
+    let t = create_table(dir.path());
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let newest = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let workers: Vec<_> = (0..PROCESSES)
+        .map(|p| {
+            let t = t.clone();
+            let dir = dir.path().to_path_buf();
+            let newest = newest.clone();
+            std::thread::spawn(move || mixed_worker(&t, &dir, p, until, &newest))
+        })
+        .collect();
+    let results: Vec<Acknowledged> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+
+    let mut tried = [0usize; 5];
+    let mut refused = [0usize; 5];
+    for r in &results {
+        for k in 0..5 {
+            tried[k] += r.tried[k];
+            refused[k] += r.refused[k];
+        }
+    }
+    let latest = scan_ids(&[&t]);
+    let entries = history(&t);
+    assert_consistent(&entries);
+    eprintln!(
+        "mixed run, {PROCESSES} processes, {secs} s: {} versions; tried/refused: appends {}/{}, restores {}/{}, vacuums {}/{}, tags {}/{}, pins {}/{}; latest reads {} rows",
+        entries.len(),
+        tried[0],
+        refused[0],
+        tried[1],
+        refused[1],
+        tried[2],
+        refused[2],
+        tried[3],
+        refused[3],
+        tried[4],
+        refused[4],
+        latest.len()
+    );
+    assert!(tried[2] > refused[2], "some vacuums ran");
+    let by_version: BTreeMap<u64, &Value> = entries.iter().map(|(v, info)| (*v, info)).collect();
+    for r in &results {
+        for (version, message, _) in &r.appends {
+            let info = by_version[version];
+            assert_eq!(
+                info["userMetadata"].as_str(),
+                Some(message.as_str()),
+                "version {version} holds the append that reported it"
+            );
+        }
+        for (name, ids) in &r.tags {
+            assert_eq!(
+                &scan_ids(&[&t, "--tag", name]),
+                ids,
+                "tag {name} reads what it read when made"
+            );
+        }
+        for (id, version, ids) in &r.pins {
+            assert_eq!(
+                &scan_ids(&[&t, "--version", &version.to_string()]),
+                ids,
+                "pin {id} (version {version}) reads what it read when made"
+            );
+        }
+    }
+    let appends: BTreeSet<u64> = results
+        .iter()
+        .flat_map(|r| r.appends.iter().map(|(v, _, _)| *v))
+        .collect();
+    assert_eq!(
+        appends.len(),
+        results.iter().map(|r| r.appends.len()).sum::<usize>(),
+        "no version reported by two appends"
+    );
+}

@@ -212,10 +212,12 @@ pub enum Error {
         last_attempted: u64,
     },
 
-    /// The commit file could not be written: every put failed with a transient store error,
-    /// and reading the version back showed that none of them landed.
+    /// The commit file could not be written, and nothing can have landed: the store refused
+    /// the put outright (not a transient error: permission, configuration, …) while no earlier
+    /// put of the transaction had failed ambiguously. Ambiguous failures (timeouts, dropped
+    /// connections) end in [`Error::CommitOutcomeUnknown`] instead.
     #[error(
-        "could not write commit version {version}: {attempts} attempts failed, the last with: {source}; the version was read back and holds nothing from this transaction, so nothing was committed: retry the write once the store is reachable"
+        "could not write commit version {version}: the store refused the put ({attempts} put(s) of this transaction failed, the last with: {source}); a refused put writes nothing and no earlier put of this transaction can still land, so nothing was committed: fix the cause and retry the write"
     )]
     CommitFailed {
         /// The version tried.
@@ -227,10 +229,12 @@ pub enum Error {
         source: object_store::Error,
     },
 
-    /// A put of a commit failed ambiguously and the version could not be read back, so whether
-    /// this transaction committed is unknown.
+    /// A put of a commit failed ambiguously (a transient error: it may have landed, or land
+    /// later) and the commit gave up before knowing: the put kept failing, the version could
+    /// not be read back, or a later put was refused. Whether this transaction committed is
+    /// unknown.
     #[error(
-        "the outcome of commit version {version} is unknown: {reason}; check whether version {version} exists and records commitInfo.txnId {txn_id} in the table's history before writing again"
+        "the outcome of commit version {version} is unknown: {reason}; this transaction (commitInfo.txnId {txn_id}) may be, or may still become, version {version}: look for that txnId in the table's history (commitInfo.txnId of version {version}) before writing again, or retry the write with the same application transaction id and version (a txn action), which is skipped when the first attempt committed, so the rows are never written twice"
     )]
     CommitOutcomeUnknown {
         /// The version tried.

@@ -6,7 +6,12 @@
 //! - a commit put that fails after landing (a timeout) is resolved by reading the version back
 //!   and comparing `commitInfo.txnId`: the commit counts once and is never written twice;
 //! - a commit put that fails before landing is tried again; one that keeps failing is reported
-//!   and leaves nothing visible;
+//!   as an unknown outcome (a timed-out put may still land later), and the write retried under
+//!   the same application transaction id commits once;
+//! - an ambiguous put whose version cannot be read back is an unknown outcome; if it had landed,
+//!   the write retried under the same application transaction id is skipped, never doubled;
+//! - a put the store refuses outright is "nothing was committed", unless an earlier put of the
+//!   transaction failed ambiguously;
 //! - an ambiguous put while another writer wins the version moves on to the next version.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -45,6 +50,8 @@ enum Fault {
     /// Wait until the test opens the store's gate (so that another writer can act), then fail
     /// without calling the store.
     BlockThenFail,
+    /// Refuse without calling the store, with a final (not transient) error.
+    Refuse,
 }
 
 #[derive(Debug)]
@@ -145,6 +152,10 @@ impl StoreHooks for Faults {
                     let _permit = self.gate.acquire().await;
                     Err(transient(path))
                 }
+                Some(Fault::Refuse) => Err(object_store::Error::PermissionDenied {
+                    path: path.to_string(),
+                    source: "injected fault: access denied".into(),
+                }),
             }
         })
     }
@@ -182,6 +193,42 @@ fn batch(ids: Range<i64>) -> RecordBatch {
 
 async fn append(location: &TableLocation, ids: Range<i64>) -> tidemark_core::Result<u64> {
     write_batch(location, batch(ids), WriteMode::Append, SchemaMode::Strict).await
+}
+
+/// Appends `ids` as version `app_version` of the application `app`: an idempotent write
+/// (`None` when it was skipped, the application's version being committed already).
+async fn append_as(
+    location: &TableLocation,
+    ids: Range<i64>,
+    app: &str,
+    app_version: i64,
+) -> tidemark_core::Result<Option<u64>> {
+    let outcome = tidemark_core::Table::from_location(location.clone())
+        .write()
+        .with_app_transaction(app, app_version)
+        .execute_batches(vec![batch(ids)])
+        .await?;
+    Ok(outcome.version)
+}
+
+/// Checks that `err` is an unknown outcome of version `version` that says how to find out.
+fn expect_unknown(err: &Error, version: u64) {
+    let text = err.to_string();
+    match err {
+        Error::CommitOutcomeUnknown {
+            version: v, txn_id, ..
+        } => {
+            assert_eq!(*v, version, "{text}");
+            assert!(text.contains(txn_id.as_str()), "{text}");
+        }
+        other => panic!("expected an unknown outcome, got: {other}"),
+    }
+    assert!(text.contains("unknown") && text.contains("txnId"), "{text}");
+    assert!(
+        text.contains("same application transaction id"),
+        "says how to retry safely: {text}"
+    );
+    assert!(!text.contains("nothing was committed"), "{text}");
 }
 
 /// The sorted ids of the latest version.
@@ -293,16 +340,129 @@ async fn commit_put_that_did_not_land_is_tried_again() {
 }
 
 #[tokio::test]
-async fn failed_commit_is_reported_and_leaves_nothing_visible() {
+async fn a_commit_put_that_keeps_failing_is_an_unknown_outcome() {
     let (store, location) = two_versions().await;
     store.inject(Op::PutCreate, "_delta_log", Fault::FailBefore, 100);
+    // The puts timed out: for all the writer knows, one may still land later.
+    let err = append_as(&location, 10..15, "loader", 1).await.unwrap_err();
+    expect_unknown(&err, 2);
+    assert_eq!(store.injected(), 4, "tried max_attempts times, no more");
+    store.clear();
+    // None landed here.
+    assert_eq!(commit_versions(&store).await.len(), 2);
+    assert_eq!(load_snapshot(&location, None).await.unwrap().version(), 1);
+    assert_eq!(ids(&location).await, (0..10).collect::<Vec<_>>());
+    // The write retried with the same application id and version commits, once.
+    assert_eq!(
+        append_as(&location, 10..15, "loader", 1).await.unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        append_as(&location, 10..15, "loader", 1).await.unwrap(),
+        None
+    );
+    assert_eq!(commit_versions(&store).await.len(), 3);
+    assert_eq!(ids(&location).await, (0..15).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_that_landed_is_not_committed_twice_by_the_retry() {
+    let (store, location) = two_versions().await;
+    // The put of version 2 lands but reports a timeout, and version 2 cannot be read back.
+    store.inject(
+        Op::PutCreate,
+        "00000000000000000002.json",
+        Fault::FailAfter,
+        1,
+    );
+    store.inject(Op::Get, "00000000000000000002.json", Fault::FailBefore, 100);
+    let err = append_as(&location, 10..15, "loader", 7).await.unwrap_err();
+    expect_unknown(&err, 2);
+    store.clear();
+    // The caller retries the same write under the same application id and version: it finds
+    // the first attempt's txn and commits nothing.
+    assert_eq!(
+        append_as(&location, 10..15, "loader", 7).await.unwrap(),
+        None
+    );
+    assert_eq!(commit_versions(&store).await.len(), 3);
+    assert_eq!(ids(&location).await, (0..15).collect::<Vec<_>>());
+    let snapshot = load_snapshot(&location, None).await.unwrap();
+    assert_eq!(snapshot.txn("loader").unwrap().version, 7);
+}
+
+#[tokio::test]
+async fn a_retry_that_meets_the_late_landing_of_the_first_attempt_commits_nothing() {
+    let (store, location) = two_versions().await;
+    // The first attempt's puts of version 2 time out: unknown outcome.
+    store.inject(Op::PutCreate, "_delta_log", Fault::FailBefore, 4);
+    let err = append_as(&location, 10..15, "loader", 1).await.unwrap_err();
+    expect_unknown(&err, 2);
+    // The retry (same application id and version) plans on version 1; its put of version 2
+    // hangs while the first attempt lands late (played by the same write on the inner store),
+    // then fails without landing.
+    store.inject(
+        Op::PutCreate,
+        "00000000000000000002.json",
+        Fault::BlockThenFail,
+        1,
+    );
+    let before = store.injected();
+    let retry = {
+        let location = location.clone();
+        tokio::spawn(async move { append_as(&location, 10..15, "loader", 1).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while store.injected() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the retry never reached its commit"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let late = TableLocation::from_store(
+        store.inner.clone(),
+        Path::from("t"),
+        url::Url::parse("memory:///t").unwrap(),
+    );
+    assert_eq!(
+        append_as(&late, 10..15, "loader", 1).await.unwrap(),
+        Some(2)
+    );
+    store.gate.add_permits(1);
+    // The retry reads version 2 back, finds the same application's txn: a conflict, nothing
+    // committed; a further retry is skipped.
+    let err = retry.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::CommitConflict {
+                winning_version: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("loader"), "{err}");
+    assert_eq!(
+        append_as(&location, 10..15, "loader", 1).await.unwrap(),
+        None
+    );
+    assert_eq!(commit_versions(&store).await.len(), 3);
+    assert_eq!(ids(&location).await, (0..15).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_refused_commit_put_is_reported_and_leaves_nothing_visible() {
+    let (store, location) = two_versions().await;
+    store.inject(Op::PutCreate, "_delta_log", Fault::Refuse, 1);
     let err = append(&location, 10..15).await.unwrap_err();
     assert!(
         matches!(
             err,
             Error::CommitFailed {
                 version: 2,
-                attempts: 4,
+                attempts: 1,
                 ..
             }
         ),
@@ -310,13 +470,28 @@ async fn failed_commit_is_reported_and_leaves_nothing_visible() {
     );
     let text = err.to_string();
     assert!(text.contains("nothing was committed"), "{text}");
-    assert_eq!(store.injected(), 4);
-    store.clear();
+    assert_eq!(store.injected(), 1);
     assert_eq!(commit_versions(&store).await.len(), 2);
-    assert_eq!(load_snapshot(&location, None).await.unwrap().version(), 1);
     assert_eq!(ids(&location).await, (0..10).collect::<Vec<_>>());
-    // The same write succeeds once the store is back.
+    // The same write succeeds once the store accepts it.
     assert_eq!(append(&location, 10..15).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_refusal_after_an_ambiguous_put_is_an_unknown_outcome() {
+    let (store, location) = two_versions().await;
+    // The first put of version 2 times out (it may land later); the second is refused.
+    store.inject(
+        Op::PutCreate,
+        "00000000000000000002.json",
+        Fault::FailBefore,
+        1,
+    );
+    store.inject(Op::PutCreate, "00000000000000000002.json", Fault::Refuse, 1);
+    let err = append(&location, 10..15).await.unwrap_err();
+    expect_unknown(&err, 2);
+    assert!(err.to_string().contains("access denied"), "{err}");
+    assert_eq!(store.injected(), 2);
 }
 
 #[tokio::test]
@@ -391,12 +566,7 @@ async fn an_ambiguous_commit_that_cannot_be_read_back_is_reported_as_unknown() {
     );
     store.inject(Op::Get, "00000000000000000002.json", Fault::FailBefore, 100);
     let err = append(&location, 10..15).await.unwrap_err();
-    let text = err.to_string();
-    assert!(
-        matches!(err, Error::CommitOutcomeUnknown { version: 2, .. }),
-        "{text}"
-    );
-    assert!(text.contains("unknown") && text.contains("txnId"), "{text}");
+    expect_unknown(&err, 2);
     // Once the store is back, the log shows the commit did land: exactly once.
     store.clear();
     assert_eq!(commit_versions(&store).await.len(), 3);

@@ -162,12 +162,26 @@ async fn vacuum_keeps_what_retained_versions_read_and_deletes_the_rest() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("deleted"), "{err}");
-    assert_eq!(
-        load_snapshot(&location(&table), None)
-            .await
-            .unwrap()
-            .version(),
-        2
+    // Vacuum announced its plan (VACUUM START, version 3) and closed it (VACUUM END, 4); the
+    // refused restore committed nothing.
+    let latest = load_snapshot(&location(&table), None).await.unwrap();
+    assert_eq!(latest.version(), 4);
+    let operations: Vec<String> = (3..=4)
+        .map(|v| {
+            common::commit_actions(&table, v)
+                .into_iter()
+                .find_map(|a| a["commitInfo"]["operation"].as_str().map(str::to_string))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(operations, ["VACUUM START", "VACUUM END"]);
+    assert!(
+        !table.join("_tidemark").join("vacuum").exists()
+            || std::fs::read_dir(table.join("_tidemark").join("vacuum"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "the plan is deleted once vacuum is done"
     );
 }
 
@@ -267,7 +281,7 @@ async fn restore_keeps_the_latest_in_commit_timestamp_settings() {
     let v0 = load_snapshot(&location(&table), Some(0)).await.unwrap();
     assert!(v0.in_commit_timestamps_enabled());
     // Version 1 switches in-commit timestamps off (as another writer may), by hand.
-    common::tick().await;
+    pause().await;
     let mut metadata = commit_lines(&table, 0)
         .into_iter()
         .find_map(|l| l.get("metaData").cloned())
@@ -281,9 +295,9 @@ async fn restore_keeps_the_latest_in_commit_timestamp_settings() {
             serde_json::json!({ "metaData": metadata }),
         ],
     );
-    common::tick().await;
+    pause().await;
     write(&table, 3..6, WriteMode::Append).await;
-    common::tick().await;
+    pause().await;
     let outcome = restore(
         &location(&table),
         VersionSpec::Version(0),
@@ -366,4 +380,10 @@ async fn vacuum_fails_closed_on_a_retention_it_cannot_parse_and_on_unknown_write
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// Long enough that two commits' timestamps (file times where in-commit timestamps are off)
+/// differ on any file system.
+async fn pause() {
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
 }

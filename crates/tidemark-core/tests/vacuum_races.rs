@@ -31,6 +31,8 @@ type Action = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 /// Runs `action` before the `nth` listing (1-based) whose prefix ends with `suffix` yields.
 struct Interleave {
+    /// `StoreCall::List` to act on listings; `StoreCall::PutCreate` on put-if-absent calls.
+    kind: StoreCall,
     suffix: String,
     nth: usize,
     seen: AtomicUsize,
@@ -49,31 +51,45 @@ impl StoreHooks for Interleave {
 
     fn around<'a, T: Send + 'a>(
         &'a self,
-        _kind: StoreCall,
-        _path: &'a str,
+        kind: StoreCall,
+        path: &'a str,
         call: StoreFuture<'a, T>,
     ) -> StoreFuture<'a, T> {
-        call
+        let Some(action) = self.take_action(kind, path) else {
+            return call;
+        };
+        Box::pin(async move {
+            action().await;
+            call.await
+        })
     }
 
     fn listing(&self, prefix: &str, listing: Listing) -> Listing {
-        if !prefix.ends_with(&self.suffix) {
-            return listing;
-        }
-        let count = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
-        if count != self.nth {
-            return listing;
-        }
-        let Some(action) = self.action.lock().unwrap().take() else {
+        let Some(action) = self.take_action(StoreCall::List, prefix) else {
             return listing;
         };
-        self.ran.fetch_add(1, Ordering::SeqCst);
         futures::stream::once(async move {
             action().await;
             listing
         })
         .flatten()
         .boxed()
+    }
+}
+
+impl Interleave {
+    /// The action, when this call is the one to run it before.
+    fn take_action(&self, kind: StoreCall, path: &str) -> Option<Action> {
+        if kind != self.kind || !path.contains(&self.suffix) {
+            return None;
+        }
+        let count = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if count != self.nth {
+            return None;
+        }
+        let action = self.action.lock().unwrap().take()?;
+        self.ran.fetch_add(1, Ordering::SeqCst);
+        Some(action)
     }
 }
 
@@ -115,6 +131,7 @@ async fn two_versions(plain: &TableLocation) {
 /// A hooked location over `inner` that runs `action` at the `nth` listing ending in `suffix`.
 fn hooked(
     inner: Arc<InMemory>,
+    kind: StoreCall,
     suffix: &str,
     nth: usize,
     action: Action,
@@ -122,6 +139,7 @@ fn hooked(
     let store = HookedStore::new(
         inner,
         Interleave {
+            kind,
             suffix: suffix.to_string(),
             nth,
             seen: AtomicUsize::new(0),
@@ -144,6 +162,7 @@ async fn a_restore_that_commits_while_vacuum_plans_keeps_its_files() {
     let restorer = plain.clone();
     let (hooked_location, store) = hooked(
         inner.clone(),
+        StoreCall::List,
         PINS,
         2,
         Box::new(move || {
@@ -159,8 +178,9 @@ async fn a_restore_that_commits_while_vacuum_plans_keeps_its_files() {
     assert_eq!(store.ran.load(Ordering::SeqCst), 1, "the restore ran");
     // Version 1's file is no longer read by the latest version, but version 1 is inside the
     // zero window only as the previous version: the restored file must survive.
+    // Restore committed version 2; vacuum's start (3) and end (4) came after it.
     let latest = load_snapshot(&plain, None).await.unwrap();
-    assert_eq!(latest.version(), 2);
+    assert_eq!(latest.version(), 4);
     assert_eq!(
         sorted_ids(latest).await,
         (0..10).collect::<Vec<_>>(),
@@ -179,6 +199,7 @@ async fn a_tag_made_while_vacuum_loads_the_protection_keeps_its_version() {
     let tagger = plain.clone();
     let (hooked_location, store) = hooked(
         inner.clone(),
+        StoreCall::List,
         PINS,
         2,
         Box::new(move || {
@@ -202,18 +223,18 @@ async fn a_tag_made_while_vacuum_loads_the_protection_keeps_its_version() {
 }
 
 #[tokio::test]
-async fn a_pin_made_while_vacuum_loads_the_protection_keeps_its_version() {
+async fn a_pin_made_before_vacuum_announces_its_plan_keeps_its_version() {
     let inner = Arc::new(InMemory::new());
     let plain = location_on(inner.clone());
     two_versions(&plain).await;
     let pinner = plain.clone();
-    // Tags are listed by vacuum's read of the references (#1), by the protection (#2), and by
-    // the re-read before the first batch of deletes (#3): the pin lands after the protection
-    // was loaded, just before that re-read.
+    // The pin lands after vacuum loaded the tags and pins, just before it writes its plan:
+    // the pin's own check sees no plan, and vacuum's re-read before deleting sees the pin.
     let (hooked_location, store) = hooked(
         inner.clone(),
-        "_tidemark/tags",
-        3,
+        StoreCall::PutCreate,
+        "_tidemark/vacuum/",
+        1,
         Box::new(move || {
             Box::pin(async move {
                 let options = PinOptions {
@@ -242,4 +263,153 @@ async fn a_pin_made_while_vacuum_loads_the_protection_keeps_its_version() {
         .collect()
         .await;
     assert_eq!(files.len(), 1, "only the latest file is left: {files:?}");
+}
+
+#[tokio::test]
+async fn an_append_whose_file_a_zero_retention_vacuum_deleted_conflicts_instead_of_committing() {
+    let inner = Arc::new(InMemory::new());
+    let plain = location_on(inner.clone());
+    two_versions(&plain).await;
+    // The append's data file is written; before its commit is put, a whole vacuum at zero
+    // retention runs, sees the file as an orphan and deletes it.
+    let vacuumer = plain.clone();
+    let (hooked_location, store) = hooked(
+        inner.clone(),
+        StoreCall::PutCreate,
+        "_delta_log/",
+        1,
+        Box::new(move || {
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                let report = vacuum(&vacuumer, zero_retention()).await.unwrap();
+                assert!(!report.files.is_empty());
+            })
+        }),
+    );
+    let err = write_batch(
+        &hooked_location,
+        batch(500..510),
+        WriteMode::Append,
+        SchemaMode::Strict,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(store.ran.load(Ordering::SeqCst), 1, "the vacuum ran");
+    assert!(err.contains("vacuum"), "{err}");
+    // Vacuum made versions 2 and 3; the append committed nothing and the table reads.
+    let latest = load_snapshot(&plain, None).await.unwrap();
+    assert_eq!(latest.version(), 3);
+    assert_eq!(sorted_ids(latest).await, (100..105).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_restore_planned_before_a_vacuum_started_conflicts_with_its_plan() {
+    let inner = Arc::new(InMemory::new());
+    let plain = location_on(inner.clone());
+    two_versions(&plain).await;
+    let started = Arc::new(tokio::sync::Notify::new());
+    let go_on = Arc::new(tokio::sync::Notify::new());
+    // The vacuum pauses after its start is committed, before it deletes (the third listing of
+    // the tags is the re-read before the first batch).
+    let (vacuum_location, _) = {
+        let started = started.clone();
+        let go_on = go_on.clone();
+        hooked(
+            inner.clone(),
+            StoreCall::List,
+            "_tidemark/tags",
+            3,
+            Box::new(move || {
+                Box::pin(async move {
+                    started.notify_one();
+                    go_on.notified().await;
+                })
+            }),
+        )
+    };
+    // The restore has planned (version 0's file exists, no plan is listed) and waits to put
+    // its commit until the vacuum has started.
+    let (restore_location, _) = {
+        let started = started.clone();
+        hooked(
+            inner.clone(),
+            StoreCall::PutCreate,
+            "_delta_log/",
+            1,
+            Box::new(move || {
+                Box::pin(async move {
+                    started.notified().await;
+                })
+            }),
+        )
+    };
+    let restoring = tokio::spawn(async move {
+        restore(
+            &restore_location,
+            VersionSpec::Version(0),
+            Default::default(),
+        )
+        .await
+    });
+    // Let the restore plan first.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let vacuuming = tokio::spawn(async move { vacuum(&vacuum_location, zero_retention()).await });
+    let err = restoring.await.unwrap().unwrap_err().to_string();
+    assert!(
+        err.contains("vacuum") && err.contains("deletes the file"),
+        "{err}"
+    );
+    go_on.notify_one();
+    let report = vacuuming.await.unwrap().unwrap();
+    assert!(!report.files.is_empty());
+    // Start (2) and end (3) of the vacuum; no restore; the latest version reads.
+    let latest = load_snapshot(&plain, None).await.unwrap();
+    assert_eq!(latest.version(), 3);
+    assert_eq!(sorted_ids(latest).await, (100..105).collect::<Vec<_>>());
+    // A restore planned now sees version 0's file gone.
+    let err = restore(&plain, VersionSpec::Version(0), Default::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("deleted"), "{err}");
+}
+
+#[tokio::test]
+async fn a_pin_of_files_a_vacuum_has_announced_is_refused() {
+    let inner = Arc::new(InMemory::new());
+    let plain = location_on(inner.clone());
+    two_versions(&plain).await;
+    let pinner = plain.clone();
+    let refusal = Arc::new(Mutex::new(String::new()));
+    let seen = refusal.clone();
+    // The third listing of the tags is vacuum's re-read before deleting: its plan is announced.
+    let (hooked_location, _) = hooked(
+        inner.clone(),
+        StoreCall::List,
+        "_tidemark/tags",
+        3,
+        Box::new(move || {
+            Box::pin(async move {
+                let options = PinOptions {
+                    owner: "training-run-8".into(),
+                    ..Default::default()
+                };
+                let err = create_pin(&pinner, VersionSpec::Version(0), options)
+                    .await
+                    .unwrap_err();
+                *seen.lock().unwrap() = err.to_string();
+            })
+        }),
+    );
+    vacuum(&hooked_location, zero_retention()).await.unwrap();
+    let message = refusal.lock().unwrap().clone();
+    assert!(message.contains("vacuum"), "{message}");
+    assert!(
+        tidemark_core::extensions::pin::list_pins(&plain)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the refused pin is not left behind"
+    );
 }

@@ -5,6 +5,15 @@
 //! version; an expired pin protects nothing and vacuum lists it in its report. Pins, like tags,
 //! create no data version.
 //!
+//! Only a readable version can be pinned: its log must replay, every data file and
+//! deletion-vector file it reads must exist, and no vacuum in progress may plan to delete one;
+//! otherwise [`create_pin`] fails naming the first missing file and how many are missing, and
+//! leaves no pin. The pin is written *first* and the version checked after (the pin is
+//! deleted again if the check fails): vacuum reads the tags and pins again right before each
+//! batch of deletes, so either it sees the new pin and keeps the files, or its plan or its
+//! deletions came first and the check sees them. Checking first would leave a window in which
+//! vacuum deletes the files without seeing the pin.
+//!
 //! ```no_run
 //! # async fn demo() -> tidemark_core::Result<()> {
 //! use tidemark_core::extensions::pin::{create_pin, release_pin, PinOptions};
@@ -23,6 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::extensions::readable::check_or_withdraw;
 use crate::extensions::tidemark_dir::{self, check_name, entry_path};
 use crate::snapshot::id::SnapshotId;
 use crate::storage::TableLocation;
@@ -85,7 +95,9 @@ fn describe_target(at: &VersionSpec) -> String {
     }
 }
 
-/// Pins the version `at` names.
+/// Pins the version `at` names. Fails with [`Error::VersionNotFound`] when the version cannot
+/// be read (a data file or deletion-vector file it needs was deleted); no pin is left behind
+/// then.
 pub async fn create_pin(
     location: &TableLocation,
     at: VersionSpec,
@@ -110,14 +122,15 @@ pub async fn create_pin(
         expires_time_ms: options.expires_time_ms,
     };
     let path = entry_path(location, KIND, &pin.id);
-    if tidemark_dir::create_entry(location, &path, &pin).await? {
-        Ok(pin)
-    } else {
-        Err(Error::InvalidArgument(format!(
+    if !tidemark_dir::create_entry(location, &path, &pin).await? {
+        return Err(Error::InvalidArgument(format!(
             "a pin with id '{}' exists already; try again",
             pin.id
-        )))
+        )));
     }
+    // Written first, checked second: see the module documentation.
+    check_or_withdraw(location, &snapshot, &path, &format!("pin '{}'", pin.id)).await?;
+    Ok(pin)
 }
 
 /// Every pin of the table (expired ones too), oldest first.

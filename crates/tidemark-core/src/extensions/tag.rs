@@ -5,6 +5,15 @@
 //! tag, once made, is never moved to another version. A tag can be deleted and its name used
 //! again. Vacuum keeps every file of a tagged version.
 //!
+//! Only a readable version can be tagged: its log must replay, every data file and
+//! deletion-vector file it reads must exist, and no vacuum in progress may plan to delete one;
+//! otherwise [`create_tag`] fails naming the first missing file and how many are missing, and
+//! leaves no tag. The tag is written *first* and the version checked after (the tag is
+//! deleted again if the check fails): vacuum reads the tags and pins again right before each
+//! batch of deletes, so either it sees the new tag and keeps the files, or its plan or its
+//! deletions came first and the check sees them. Checking first would leave a window in which
+//! vacuum deletes the files without seeing the tag.
+//!
 //! ```no_run
 //! # async fn demo() -> tidemark_core::Result<()> {
 //! use tidemark_core::{Table, VersionSpec};
@@ -19,6 +28,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::extensions::readable::check_or_withdraw;
 use crate::extensions::tidemark_dir::{self, check_name, entry_path};
 use crate::snapshot::id::SnapshotId;
 use crate::storage::TableLocation;
@@ -59,7 +69,8 @@ pub struct TagOptions {
 }
 
 /// Creates tag `name` on the version `at` names. Fails with [`Error::TagExists`] when a tag of
-/// that name exists.
+/// that name exists, and with [`Error::VersionNotFound`] when the version cannot be read (a data
+/// file or deletion-vector file it needs was deleted); no tag is left behind then.
 pub async fn create_tag(
     location: &TableLocation,
     name: &str,
@@ -78,15 +89,16 @@ pub async fn create_tag(
         created_time_ms: chrono::Utc::now().timestamp_millis(),
     };
     let path = entry_path(location, KIND, name);
-    if tidemark_dir::create_entry(location, &path, &tag).await? {
-        Ok(tag)
-    } else {
+    if !tidemark_dir::create_entry(location, &path, &tag).await? {
         let existing = read_tag(location, name).await?;
-        Err(Error::TagExists {
+        return Err(Error::TagExists {
             name: name.to_string(),
             version: existing.version,
-        })
+        });
     }
+    // Written first, checked second: see the module documentation.
+    check_or_withdraw(location, &snapshot, &path, &format!("tag '{name}'")).await?;
+    Ok(tag)
 }
 
 /// Reads tag `name`; [`Error::TagNotFound`] when there is none.

@@ -11,6 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
 use crate::error::{Error, Result};
+use crate::extensions::vacuum_plan;
 use crate::features;
 use crate::log::actions::{Action, Add, FileKey, Metadata};
 use crate::scan::deletion_vector::add_objects;
@@ -137,7 +138,12 @@ fn restored_metadata(old: &Metadata, latest: &Metadata) -> Metadata {
 
 /// Checks that every object the re-added files read (data files and deletion-vector files)
 /// still exists.
+///
+/// A file that a vacuum in progress is about to delete counts as deleted: the plans are listed
+/// before the files are checked, so either the plan is seen or its deletes are.
 async fn check_files_exist(location: &TableLocation, adds: &[Add], version: u64) -> Result<()> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let planned = vacuum_plan::pending_objects(location, now).await?;
     let mut paths = Vec::with_capacity(adds.len());
     for add in adds {
         let objects = add_objects(location, add)?;
@@ -147,6 +153,14 @@ async fn check_files_exist(location: &TableLocation, adds: &[Add], version: u64)
             } else {
                 format!("deletion-vector file '{}'", location.relative(&object))
             };
+            if let Some(vacuum) = planned.get(&object) {
+                return Err(Error::VersionNotFound {
+                    requested: version,
+                    reason: format!(
+                        "its {what} is being deleted by a vacuum in progress (id {vacuum}), so it cannot be restored"
+                    ),
+                });
+            }
             paths.push((what, object));
         }
     }

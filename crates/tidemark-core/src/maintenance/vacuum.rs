@@ -13,26 +13,29 @@
 //! A dry run (the default) reports what would be deleted and deletes nothing.
 //!
 //! **Against concurrent writers.** Vacuum lists the table's files first and reads the log
-//! after, so every file a commit made before the listing names is known. It then deletes in
-//! batches of [`DELETE_BATCH`] files, and immediately before each batch reads the commits made
-//! since and the tags and pins again: a file that a new commit adds (a restore re-adding an
-//! old file) or that a new tag or pin needs is kept. Creating a tag or pin writes it first and
-//! checks its version's files after, so that either vacuum sees it or its creation sees the
-//! files gone and is refused. `spec/TIDEMARK.md` says which interleavings this covers and which
-//! it does not.
+//! after, so every file a commit made before the listing names is known. Before deleting
+//! anything it announces what it will delete: a plan (`_tidemark/vacuum/<id>.json`) and a
+//! `VACUUM START` commit naming it. A Tidemark transaction that meets that commit as a winner
+//! conflicts if it adds a planned file; restore, tags and pins refuse planned files. Vacuum
+//! then deletes in batches of 1,000 files, reading the commits made since and the tags and pins
+//! again before each batch and keeping what they need, and ends with a `VACUUM END` commit. A
+//! dry run, or a vacuum with nothing to delete, commits nothing. `spec/TIDEMARK.md` (§2, vacuum
+//! plans) gives the protocol and the interleavings it covers.
 //!
 //! Vacuum refuses tables with writer features it does not know
-//! ([`crate::features::check_maintenance_supported`]), and a retention property it cannot
+//! (the maintenance column of the features table), and a retention property it cannot
 //! parse ([`crate::properties::deleted_file_retention_ms`]).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStoreExt;
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::error::{Error, Result};
 use crate::extensions::protection::Protection;
+use crate::extensions::vacuum_plan::{self, PLAN_LIFETIME_MS, VacuumPlan};
 use crate::features::{self, Maintenance};
 use crate::log::actions::Action;
 use crate::log::listing::LogListing;
@@ -41,7 +44,7 @@ use crate::scan::deletion_vector::add_objects;
 use crate::snapshot::Snapshot;
 use crate::snapshot::time_travel;
 use crate::storage::TableLocation;
-use crate::transaction::commit::read_commit;
+use crate::transaction::commit::{Transaction, read_commit};
 
 /// How to vacuum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,16 +153,35 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
         .map(|(path, size)| (location.relative(&path), path, size))
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    if !options.dry_run {
-        files = delete_rechecked(
+    if !options.dry_run && !files.is_empty() {
+        let plan = VacuumPlan {
+            id: uuid::Uuid::new_v4().to_string(),
+            read_version: latest.version(),
+            started_time_ms: now,
+            deadline_ms: now.saturating_add(PLAN_LIFETIME_MS),
+            files: files.iter().map(|(name, _, _)| name.clone()).collect(),
+        };
+        let latest = Arc::new(latest);
+        announce(
+            location,
+            &latest,
+            &plan,
+            retention_ms,
+            table_retention,
+            &files,
+        )
+        .await?;
+        let deleted = delete_rechecked(
             location,
             files,
             latest.version(),
+            plan.deadline_ms,
             now,
             references,
             &mut protection,
         )
-        .await?;
+        .await;
+        files = finish(location, &latest, &plan, deleted).await?;
     }
     Ok(VacuumReport {
         oldest_retained_version: oldest,
@@ -173,6 +195,81 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
     })
 }
 
+/// Announces a plan: writes it, then commits `VACUUM START` naming it. From then on, every
+/// Tidemark transaction that did not see the plan meets the start as a winning commit and
+/// conflicts if it adds a planned file; every operation planned later lists the plan.
+async fn announce(
+    location: &TableLocation,
+    latest: &Arc<Snapshot>,
+    plan: &VacuumPlan,
+    retention_ms: i64,
+    table_retention_ms: i64,
+    files: &[(String, Path, u64)],
+) -> Result<()> {
+    // Plans of vacuums that crashed and expired long ago are dropped first.
+    let now = chrono::Utc::now().timestamp_millis();
+    for old in vacuum_plan::list_plans(location).await? {
+        if !old.is_pending(now) {
+            vacuum_plan::delete_plan(location, &old.id).await?;
+        }
+    }
+    vacuum_plan::write_plan(location, plan).await?;
+    let bytes: u64 = files.iter().map(|(_, _, size)| size).sum();
+    let started = Transaction::new(location.clone(), Some(latest.clone()), "VACUUM START")
+        .with_parameter("specifiedRetentionMillis", retention_ms.to_string())
+        .with_parameter("defaultRetentionMillis", table_retention_ms.to_string())
+        .with_metric(
+            "numFilesToDelete",
+            i64::try_from(files.len()).unwrap_or(i64::MAX),
+        )
+        .with_metric(
+            "sizeOfDataToDelete",
+            i64::try_from(bytes).unwrap_or(i64::MAX),
+        )
+        .with_tidemark_entry(
+            "vacuum",
+            serde_json::json!({"id": plan.id, "phase": "start", "plan": plan.relative_path()}),
+        )
+        .commit()
+        .await;
+    match started {
+        Ok(_) => Ok(()),
+        // The start may still land: the plan stays, to be honoured until it expires.
+        Err(e @ Error::CommitOutcomeUnknown { .. }) => Err(e),
+        Err(e) => {
+            vacuum_plan::delete_plan(location, &plan.id).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Commits `VACUUM END` with what was deleted, and deletes the plan. The plan stays when the
+/// deletes failed, so that others keep honouring it until it expires.
+async fn finish(
+    location: &TableLocation,
+    latest: &Arc<Snapshot>,
+    plan: &VacuumPlan,
+    deleted: Result<Vec<(String, Path, u64)>>,
+) -> Result<Vec<(String, Path, u64)>> {
+    let deleted = deleted?;
+    let bytes: u64 = deleted.iter().map(|(_, _, size)| size).sum();
+    Transaction::new(location.clone(), Some(latest.clone()), "VACUUM END")
+        .with_parameter("status", "COMPLETED")
+        .with_metric(
+            "numDeletedFiles",
+            i64::try_from(deleted.len()).unwrap_or(i64::MAX),
+        )
+        .with_metric(
+            "sizeOfDeletedData",
+            i64::try_from(bytes).unwrap_or(i64::MAX),
+        )
+        .with_tidemark_entry("vacuum", serde_json::json!({"id": plan.id, "phase": "end"}))
+        .commit()
+        .await?;
+    vacuum_plan::delete_plan(location, &plan.id).await?;
+    Ok(deleted)
+}
+
 /// How many files vacuum deletes between two re-reads of the log and the tags and pins.
 const DELETE_BATCH: usize = 1_000;
 
@@ -183,6 +280,7 @@ async fn delete_rechecked(
     location: &TableLocation,
     files: Vec<(String, Path, u64)>,
     mut seen_version: u64,
+    deadline_ms: i64,
     now: i64,
     mut references: Vec<(String, u64)>,
     protection: &mut Protection,
@@ -191,6 +289,10 @@ async fn delete_rechecked(
     let mut deleted = Vec::with_capacity(files.len());
     let mut remaining = files.into_iter().peekable();
     while remaining.peek().is_some() {
+        if chrono::Utc::now().timestamp_millis() > deadline_ms {
+            // Past its deadline the plan no longer holds others back: stop deleting.
+            break;
+        }
         let batch: Vec<(String, Path, u64)> = remaining.by_ref().take(DELETE_BATCH).collect();
         seen_version = read_adds_since(location, seen_version, &mut needed_since).await?;
         let current = Protection::references(location, now).await?;
@@ -202,22 +304,34 @@ async fn delete_rechecked(
             .into_iter()
             .filter(|(_, path, _)| !needed_since.contains(path) && !protection.needs(path))
             .collect();
-        futures::stream::iter(batch.iter().map(|(_, path, _)| path.clone()))
-            .map(|path| {
-                let store = location.store().clone();
-                async move {
-                    match store.delete(&path).await {
-                        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                        Err(e) => Err(Error::store(format!("deleting '{path}'"), e)),
-                    }
-                }
-            })
-            .buffer_unordered(16)
-            .try_collect::<Vec<()>>()
-            .await?;
+        let paths: Vec<Path> = batch.iter().map(|(_, path, _)| path.clone()).collect();
+        delete_objects(location.store().clone(), paths).await?;
         deleted.extend(batch);
     }
     Ok(deleted)
+}
+
+/// Deletes `paths`, 16 at a time; an object already gone counts as deleted.
+async fn delete_objects(store: Arc<dyn ObjectStore>, paths: Vec<Path>) -> Result<()> {
+    let mut pending = futures::stream::FuturesUnordered::new();
+    let mut paths = paths.into_iter();
+    loop {
+        while pending.len() < 16 {
+            let Some(path) = paths.next() else { break };
+            pending.push(delete_object(store.clone(), path));
+        }
+        match pending.next().await {
+            Some(result) => result?,
+            None => return Ok(()),
+        }
+    }
+}
+
+async fn delete_object(store: Arc<dyn ObjectStore>, path: Path) -> Result<()> {
+    match store.delete(&path).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(Error::store(format!("deleting '{path}'"), e)),
+    }
 }
 
 /// Reads the commits after `seen_version` that exist now, adding the objects their `add`s
