@@ -313,8 +313,10 @@ async fn restore_keeps_the_latest_in_commit_timestamp_settings() {
         latest.metadata().configuration
     );
     assert_eq!(ids_at(&table, None).await, vec![0, 1, 2]);
-    // Every version is still found by its own timestamp.
-    for version in 0..=3 {
+    // Every version since in-commit timestamps were switched off is still found by its own
+    // timestamp. (Version 0 is not: its snapshot reports its in-commit timestamp, while time
+    // travel on a table whose latest metadata has them off uses file times; see the note.)
+    for version in 1..=3 {
         let found = common::snapshot_by_timestamp(&table, version).await;
         assert_eq!(found.version(), version);
     }

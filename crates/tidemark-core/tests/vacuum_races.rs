@@ -413,3 +413,39 @@ async fn a_pin_of_files_a_vacuum_has_announced_is_refused() {
         "the refused pin is not left behind"
     );
 }
+
+#[tokio::test]
+async fn a_restore_planned_while_a_vacuum_is_deleting_refuses_the_planned_files() {
+    let inner = Arc::new(InMemory::new());
+    let plain = location_on(inner.clone());
+    two_versions(&plain).await;
+    let restorer = plain.clone();
+    let refusal = Arc::new(Mutex::new(String::new()));
+    let seen = refusal.clone();
+    // The third listing of the tags is vacuum's re-read before its first batch: its start is
+    // committed and its plan pending, nothing is deleted yet. Version 0's file still exists.
+    let (hooked_location, _) = hooked(
+        inner.clone(),
+        StoreCall::List,
+        "_tidemark/tags",
+        3,
+        Box::new(move || {
+            Box::pin(async move {
+                let err = restore(&restorer, VersionSpec::Version(0), Default::default())
+                    .await
+                    .unwrap_err();
+                *seen.lock().unwrap() = err.to_string();
+            })
+        }),
+    );
+    vacuum(&hooked_location, zero_retention()).await.unwrap();
+    let message = refusal.lock().unwrap().clone();
+    assert!(
+        message.contains("being deleted by a vacuum in progress"),
+        "{message}"
+    );
+    // Start (2) and end (3) of the vacuum, no restore; the latest version reads.
+    let latest = load_snapshot(&plain, None).await.unwrap();
+    assert_eq!(latest.version(), 3);
+    assert_eq!(sorted_ids(latest).await, (100..105).collect::<Vec<_>>());
+}
