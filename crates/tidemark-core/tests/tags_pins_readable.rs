@@ -6,14 +6,12 @@
 mod common;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use common::{HookedStore, Listing, StoreCall, StoreFuture, StoreHooks, location, write_batch};
-use futures::StreamExt;
-use futures::future::BoxFuture;
+use common::{HookedStore, Interleave, StoreCall, location, write_batch};
 use object_store::memory::InMemory;
 use tidemark_core::TableLocation;
 use tidemark_core::extensions::pin::{PinOptions, create_pin, list_pins};
@@ -234,55 +232,6 @@ async fn an_existing_tag_name_is_still_reported_as_taken() {
     assert_eq!(read_tag(&location, "t").await.unwrap().version, latest);
 }
 
-type Action = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
-
-/// Runs `action` when the `nth` listing whose prefix contains `suffix` is first polled (after
-/// the in-memory store took its listing).
-struct OnListing {
-    suffix: String,
-    nth: usize,
-    seen: AtomicUsize,
-    action: Mutex<Option<Action>>,
-    ran: AtomicUsize,
-}
-
-impl std::fmt::Debug for OnListing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OnListing({} #{})", self.suffix, self.nth)
-    }
-}
-
-impl StoreHooks for OnListing {
-    const NAME: &'static str = "OnListing";
-
-    fn around<'a, T: Send + 'a>(
-        &'a self,
-        _kind: StoreCall,
-        _path: &'a str,
-        call: StoreFuture<'a, T>,
-    ) -> StoreFuture<'a, T> {
-        call
-    }
-
-    fn listing(&self, prefix: &str, listing: Listing) -> Listing {
-        if !prefix.contains(&self.suffix)
-            || self.seen.fetch_add(1, Ordering::SeqCst) + 1 != self.nth
-        {
-            return listing;
-        }
-        let Some(action) = self.action.lock().unwrap().take() else {
-            return listing;
-        };
-        self.ran.fetch_add(1, Ordering::SeqCst);
-        futures::stream::once(async move {
-            action().await;
-            listing
-        })
-        .flatten()
-        .boxed()
-    }
-}
-
 fn memory_location(store: Arc<dyn object_store::ObjectStore>) -> TableLocation {
     TableLocation::from_store(
         store,
@@ -315,18 +264,17 @@ async fn a_pin_made_after_vacuums_last_reread_is_refused_not_broken() {
     // the re-read before the first batch of deletes (#3).
     let store = HookedStore::new(
         inner.clone(),
-        OnListing {
-            suffix: "_tidemark/pins".into(),
-            nth: 3,
-            seen: AtomicUsize::new(0),
-            action: Mutex::new(Some(Box::new(move || {
+        Interleave::new(
+            StoreCall::List,
+            "_tidemark/pins",
+            3,
+            Box::new(move || {
                 Box::pin(async move {
                     let result = create_pin(&pinner, VersionSpec::Version(0), pin_options()).await;
                     *seen.lock().unwrap() = Some(result);
                 })
-            }))),
-            ran: AtomicUsize::new(0),
-        },
+            }),
+        ),
     );
     vacuum(
         &memory_location(store.clone()),

@@ -9,14 +9,13 @@
 mod common;
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use common::{HookedStore, Listing, StoreCall, StoreFuture, StoreHooks, sorted_ids, write_batch};
+use common::{HookedStore, Interleave, InterleavedAction, StoreCall, sorted_ids, write_batch};
 use futures::StreamExt;
-use futures::future::BoxFuture;
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -26,72 +25,6 @@ use tidemark_core::maintenance::restore::restore;
 use tidemark_core::maintenance::vacuum::{VacuumOptions, vacuum};
 use tidemark_core::testing::load_snapshot;
 use tidemark_core::{SchemaMode, TableLocation, VersionSpec, WriteMode};
-
-type Action = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
-
-/// Runs `action` before the `nth` listing (1-based) whose prefix ends with `suffix` yields.
-struct Interleave {
-    /// `StoreCall::List` to act on listings; `StoreCall::PutCreate` on put-if-absent calls.
-    kind: StoreCall,
-    suffix: String,
-    nth: usize,
-    seen: AtomicUsize,
-    action: Mutex<Option<Action>>,
-    ran: AtomicUsize,
-}
-
-impl std::fmt::Debug for Interleave {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Interleave({} #{})", self.suffix, self.nth)
-    }
-}
-
-impl StoreHooks for Interleave {
-    const NAME: &'static str = "Interleave";
-
-    fn around<'a, T: Send + 'a>(
-        &'a self,
-        kind: StoreCall,
-        path: &'a str,
-        call: StoreFuture<'a, T>,
-    ) -> StoreFuture<'a, T> {
-        let Some(action) = self.take_action(kind, path) else {
-            return call;
-        };
-        Box::pin(async move {
-            action().await;
-            call.await
-        })
-    }
-
-    fn listing(&self, prefix: &str, listing: Listing) -> Listing {
-        let Some(action) = self.take_action(StoreCall::List, prefix) else {
-            return listing;
-        };
-        futures::stream::once(async move {
-            action().await;
-            listing
-        })
-        .flatten()
-        .boxed()
-    }
-}
-
-impl Interleave {
-    /// The action, when this call is the one to run it before.
-    fn take_action(&self, kind: StoreCall, path: &str) -> Option<Action> {
-        if kind != self.kind || !path.contains(&self.suffix) {
-            return None;
-        }
-        let count = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
-        if count != self.nth {
-            return None;
-        }
-        let action = self.action.lock().unwrap().take()?;
-        self.ran.fetch_add(1, Ordering::SeqCst);
-        Some(action)
-    }
-}
 
 fn batch(ids: Range<i64>) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
@@ -134,19 +67,9 @@ fn hooked(
     kind: StoreCall,
     suffix: &str,
     nth: usize,
-    action: Action,
+    action: InterleavedAction,
 ) -> (TableLocation, Arc<HookedStore<Interleave>>) {
-    let store = HookedStore::new(
-        inner,
-        Interleave {
-            kind,
-            suffix: suffix.to_string(),
-            nth,
-            seen: AtomicUsize::new(0),
-            action: Mutex::new(Some(action)),
-            ran: AtomicUsize::new(0),
-        },
-    );
+    let store = HookedStore::new(inner, Interleave::new(kind, suffix, nth, action));
     (location_on(store.clone()), store)
 }
 
@@ -373,45 +296,6 @@ async fn a_restore_planned_before_a_vacuum_started_conflicts_with_its_plan() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("deleted"), "{err}");
-}
-
-#[tokio::test]
-async fn a_pin_of_files_a_vacuum_has_announced_is_refused() {
-    let inner = Arc::new(InMemory::new());
-    let plain = location_on(inner.clone());
-    two_versions(&plain).await;
-    let pinner = plain.clone();
-    let refusal = Arc::new(Mutex::new(String::new()));
-    let seen = refusal.clone();
-    // The third listing of the tags is vacuum's re-read before deleting: its plan is announced.
-    let (hooked_location, _) = hooked(
-        inner.clone(),
-        StoreCall::List,
-        "_tidemark/tags",
-        3,
-        Box::new(move || {
-            Box::pin(async move {
-                let options = PinOptions {
-                    owner: "training-run-8".into(),
-                    ..Default::default()
-                };
-                let err = create_pin(&pinner, VersionSpec::Version(0), options)
-                    .await
-                    .unwrap_err();
-                *seen.lock().unwrap() = err.to_string();
-            })
-        }),
-    );
-    vacuum(&hooked_location, zero_retention()).await.unwrap();
-    let message = refusal.lock().unwrap().clone();
-    assert!(message.contains("vacuum"), "{message}");
-    assert!(
-        tidemark_core::extensions::pin::list_pins(&plain)
-            .await
-            .unwrap()
-            .is_empty(),
-        "the refused pin is not left behind"
-    );
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{
     Array, ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, StructArray,
@@ -16,9 +17,9 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
@@ -408,5 +409,87 @@ impl<H: StoreHooks> ObjectStore for HookedStore<H> {
         options: CopyOptions,
     ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// An operation a test runs in the middle of another (see [`Interleave`]).
+pub type InterleavedAction = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+
+/// Store hooks that run an action (another operation, to completion) just before the `nth`
+/// call (1-based) of one kind whose path contains `suffix`: listings (`StoreCall::List`) or
+/// put-if-absent calls (`StoreCall::PutCreate`). The interleaved call then goes on.
+pub struct Interleave {
+    /// `StoreCall::List` to act on listings; `StoreCall::PutCreate` on put-if-absent calls.
+    kind: StoreCall,
+    suffix: String,
+    nth: usize,
+    seen: AtomicUsize,
+    action: Mutex<Option<InterleavedAction>>,
+    /// How many times the action ran (0 or 1).
+    pub ran: AtomicUsize,
+}
+
+impl std::fmt::Debug for Interleave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Interleave({} #{})", self.suffix, self.nth)
+    }
+}
+
+impl StoreHooks for Interleave {
+    const NAME: &'static str = "Interleave";
+
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        kind: StoreCall,
+        path: &'a str,
+        call: StoreFuture<'a, T>,
+    ) -> StoreFuture<'a, T> {
+        let Some(action) = self.take_action(kind, path) else {
+            return call;
+        };
+        Box::pin(async move {
+            action().await;
+            call.await
+        })
+    }
+
+    fn listing(&self, prefix: &str, listing: Listing) -> Listing {
+        let Some(action) = self.take_action(StoreCall::List, prefix) else {
+            return listing;
+        };
+        futures::stream::once(async move {
+            action().await;
+            listing
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+impl Interleave {
+    /// Runs `action` before the `nth` call of `kind` whose path contains `suffix`.
+    pub fn new(kind: StoreCall, suffix: &str, nth: usize, action: InterleavedAction) -> Self {
+        Self {
+            kind,
+            suffix: suffix.to_string(),
+            nth,
+            seen: AtomicUsize::new(0),
+            action: Mutex::new(Some(action)),
+            ran: AtomicUsize::new(0),
+        }
+    }
+
+    /// The action, when this call is the one to run it before.
+    fn take_action(&self, kind: StoreCall, path: &str) -> Option<InterleavedAction> {
+        if kind != self.kind || !path.contains(&self.suffix) {
+            return None;
+        }
+        let count = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if count != self.nth {
+            return None;
+        }
+        let action = self.action.lock().unwrap().take()?;
+        self.ran.fetch_add(1, Ordering::SeqCst);
+        Some(action)
     }
 }
