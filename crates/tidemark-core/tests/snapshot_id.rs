@@ -86,6 +86,19 @@ async fn id_at(dir: &Path, version: u64) -> SnapshotId {
     SnapshotId::of(&snapshot).unwrap()
 }
 
+/// The live files of a version in `files_sorted` order, as (path, deletion-vector id).
+async fn sorted_keys_at(dir: &Path, version: u64) -> Vec<(String, Option<String>)> {
+    let snapshot = load_snapshot(&location(dir), Some(version)).await.unwrap();
+    snapshot
+        .files_sorted()
+        .into_iter()
+        .map(|f| {
+            let key = f.file_key();
+            (key.path, key.dv_id)
+        })
+        .collect()
+}
+
 async fn checkpoint_at(dir: &Path, version: u64) {
     let snapshot = load_snapshot(&location(dir), Some(version)).await.unwrap();
     write_checkpoint(&snapshot).await.unwrap();
@@ -139,10 +152,13 @@ async fn a_path_with_two_deletion_vectors_has_one_id_from_json_and_from_checkpoi
         "both entries of the shared path are live"
     );
     let from_json = id_at(dir, 2).await;
+    let keys_from_json = sorted_keys_at(dir, 2).await;
 
     // A checkpoint at v1, then v2 from the checkpoint plus commit 2.
     checkpoint_at(dir, 1).await;
     let from_checkpoint_and_commit = id_at(dir, 2).await;
+    // The sorted file list (manifests, shards, restore use it) is the same by either route.
+    assert_eq!(sorted_keys_at(dir, 2).await, keys_from_json);
     assert_eq!(
         from_checkpoint_and_commit, from_json,
         "checkpoint v1 + commit v2 vs JSON v0..v2"

@@ -259,10 +259,12 @@ impl Snapshot {
         self.state.files.values()
     }
 
-    /// The live data files sorted by path (deterministic order).
+    /// The live data files sorted by path, then by deletion-vector id (no vector first): the
+    /// order of snapshot ids, which does not depend on how the version was replayed (from a
+    /// checkpoint or from commits), even when one path is live with two deletion vectors.
     pub fn files_sorted(&self) -> Vec<&Add> {
         let mut files: Vec<&Add> = self.state.files.values().collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.sort_by(|a, b| id::content_order(a, b));
         files
     }
 
