@@ -23,6 +23,7 @@ use object_store::path::Path;
 
 use crate::error::{Error, Result};
 use crate::extensions::vacuum_plan;
+use crate::log::actions::Add;
 use crate::scan::deletion_vector::add_objects;
 use crate::snapshot::Snapshot;
 use crate::storage::TableLocation;
@@ -42,6 +43,29 @@ struct Needed {
     what: String,
 }
 
+/// What a readability check is for: it decides the way out an error suggests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Making a tag or pin of the version.
+    TagOrPin,
+    /// Restoring the version: the files checked are those the restore adds back.
+    Restore,
+}
+
+impl Purpose {
+    /// The end of an error message: what cannot be done, and what to do instead.
+    fn consequence(self) -> &'static str {
+        match self {
+            Self::TagOrPin => {
+                "so it can no longer be read and cannot be tagged or pinned: tag or pin a newer version, or restore the missing files from a backup of the table"
+            }
+            Self::Restore => {
+                "so it cannot be restored (the files counted are those a restore adds back): restore a newer version, or restore the missing files from a backup of the table"
+            }
+        }
+    }
+}
+
 /// Checks that every data file and deletion-vector file of `snapshot`'s version exists and
 /// that no vacuum in progress plans to delete one.
 ///
@@ -51,18 +75,28 @@ pub(crate) async fn check_version_readable(
     location: &TableLocation,
     snapshot: &Snapshot,
 ) -> Result<()> {
-    let needed = needed_objects(location, snapshot)?;
+    check_files_readable(
+        location,
+        snapshot.version(),
+        snapshot.files(),
+        Purpose::TagOrPin,
+    )
+    .await
+}
+
+/// Checks that the objects the `adds` of `version` read (data files and deletion-vector files)
+/// exist and that no vacuum in progress plans to delete one; the error is worded for `purpose`.
+pub(crate) async fn check_files_readable<'a>(
+    location: &TableLocation,
+    version: u64,
+    adds: impl IntoIterator<Item = &'a Add>,
+    purpose: Purpose,
+) -> Result<()> {
+    let needed = needed_objects(location, adds)?;
     // Plans first, files second: see the module documentation.
     let planned =
         vacuum_plan::pending_objects(location, chrono::Utc::now().timestamp_millis()).await?;
-    check_objects(
-        location,
-        snapshot.version(),
-        needed,
-        &planned,
-        LIST_THRESHOLD,
-    )
-    .await
+    check_objects(location, version, needed, &planned, LIST_THRESHOLD, purpose).await
 }
 
 /// Checks readability after a tag or pin entry at `entry` was written for `snapshot`'s
@@ -93,10 +127,13 @@ pub(crate) async fn check_or_withdraw(
     }
 }
 
-/// Every object the version reads, once each, sorted by path.
-fn needed_objects(location: &TableLocation, snapshot: &Snapshot) -> Result<Vec<Needed>> {
-    let mut needed = Vec::with_capacity(snapshot.num_files());
-    for add in snapshot.files() {
+/// Every object the `adds` read, once each, sorted by path.
+fn needed_objects<'a>(
+    location: &TableLocation,
+    adds: impl IntoIterator<Item = &'a Add>,
+) -> Result<Vec<Needed>> {
+    let mut needed = Vec::new();
+    for add in adds {
         for (index, path) in add_objects(location, add)?.into_iter().enumerate() {
             let what = if index == 0 {
                 format!("data file '{}'", add.path)
@@ -130,6 +167,7 @@ async fn check_objects(
     needed: Vec<Needed>,
     planned: &HashMap<Path, String>,
     list_threshold: usize,
+    purpose: Purpose,
 ) -> Result<()> {
     let total = needed.len();
     let (doomed, needed): (Vec<Needed>, Vec<Needed>) = needed
@@ -153,10 +191,11 @@ async fn check_objects(
         Some((first, how)) => Err(Error::VersionNotFound {
             requested: version,
             reason: format!(
-                "{} of its {total} data and deletion-vector files {} missing, the first being {} ({how}), so it can no longer be read and cannot be tagged or pinned: tag or pin a newer version, or restore the missing files from a backup of the table",
+                "{} of its {total} data and deletion-vector files {} missing, the first being {} ({how}), {}",
                 missing.len(),
                 if missing.len() == 1 { "is" } else { "are" },
-                first.what
+                first.what,
+                purpose.consequence()
             ),
         }),
     }
@@ -297,9 +336,16 @@ mod tests {
         // Over the threshold (here 2 instead of LIST_THRESHOLD) the root is listed.
         let location = location_with(&["a.parquet", "c.parquet"]).await;
         let wanted = needed(&["a.parquet", "b.parquet", "c.parquet", "z.parquet"]);
-        let err = check_objects(&location, 7, wanted.clone(), &HashMap::new(), 2)
-            .await
-            .unwrap_err();
+        let err = check_objects(
+            &location,
+            7,
+            wanted.clone(),
+            &HashMap::new(),
+            2,
+            Purpose::TagOrPin,
+        )
+        .await
+        .unwrap_err();
         let message = err.to_string();
         assert!(
             matches!(err, Error::VersionNotFound { requested: 7, .. }),
@@ -314,18 +360,39 @@ mod tests {
             "{message}"
         );
         // The same answer below the threshold, by HEAD.
-        let by_head = check_objects(&location, 7, wanted, &HashMap::new(), usize::MAX)
-            .await
-            .unwrap_err();
+        let by_head = check_objects(
+            &location,
+            7,
+            wanted,
+            &HashMap::new(),
+            usize::MAX,
+            Purpose::TagOrPin,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(by_head.to_string(), message);
         // Nothing missing: readable either way.
         let present = needed(&["a.parquet", "c.parquet"]);
-        check_objects(&location, 7, present.clone(), &HashMap::new(), 0)
-            .await
-            .unwrap();
-        check_objects(&location, 7, present, &HashMap::new(), usize::MAX)
-            .await
-            .unwrap();
+        check_objects(
+            &location,
+            7,
+            present.clone(),
+            &HashMap::new(),
+            0,
+            Purpose::TagOrPin,
+        )
+        .await
+        .unwrap();
+        check_objects(
+            &location,
+            7,
+            present,
+            &HashMap::new(),
+            usize::MAX,
+            Purpose::TagOrPin,
+        )
+        .await
+        .unwrap();
     }
 
     #[tokio::test]
@@ -347,6 +414,7 @@ mod tests {
                 needed(&["a.parquet", "b.parquet"]),
                 &planned,
                 threshold,
+                Purpose::TagOrPin,
             )
             .await
             .unwrap_err();
@@ -367,6 +435,7 @@ mod tests {
             needed(&["0.parquet", "b.parquet"]),
             &planned,
             usize::MAX,
+            Purpose::TagOrPin,
         )
         .await
         .unwrap_err()

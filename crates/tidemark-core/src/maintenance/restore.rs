@@ -7,14 +7,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStoreExt;
-
-use crate::error::{Error, Result};
-use crate::extensions::vacuum_plan;
+use crate::error::Result;
+use crate::extensions::readable::{self, Purpose};
 use crate::features;
 use crate::log::actions::{Action, Add, FileKey, Metadata};
-use crate::scan::deletion_vector::add_objects;
 use crate::storage::TableLocation;
 use crate::table::{Table, VersionSpec};
 use crate::transaction::commit::{CommitMetadata, ReadScope, Transaction};
@@ -81,7 +77,7 @@ pub async fn restore(
             add
         })
         .collect();
-    check_files_exist(location, &adds, old.version()).await?;
+    readable::check_files_readable(location, old.version(), &adds, Purpose::Restore).await?;
     let mut actions = Vec::new();
     let metadata = restored_metadata(old.metadata(), latest.metadata());
     if &metadata != latest.metadata() {
@@ -134,54 +130,4 @@ fn restored_metadata(old: &Metadata, latest: &Metadata) -> Metadata {
         }
     }
     metadata
-}
-
-/// Checks that every object the re-added files read (data files and deletion-vector files)
-/// still exists.
-///
-/// A file that a vacuum in progress is about to delete counts as deleted: the plans are listed
-/// before the files are checked, so either the plan is seen or its deletes are.
-async fn check_files_exist(location: &TableLocation, adds: &[Add], version: u64) -> Result<()> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let planned = vacuum_plan::pending_objects(location, now).await?;
-    let mut paths = Vec::with_capacity(adds.len());
-    for add in adds {
-        let objects = add_objects(location, add)?;
-        for (index, object) in objects.into_iter().enumerate() {
-            let what = if index == 0 {
-                format!("data file '{}'", add.path)
-            } else {
-                format!("deletion-vector file '{}'", location.relative(&object))
-            };
-            if let Some(vacuum) = planned.get(&object) {
-                return Err(Error::VersionNotFound {
-                    requested: version,
-                    reason: format!(
-                        "its {what} is being deleted by a vacuum in progress (id {vacuum}), so it cannot be restored"
-                    ),
-                });
-            }
-            paths.push((what, object));
-        }
-    }
-    futures::stream::iter(paths)
-        .map(|(log_path, path)| {
-            let store = location.store().clone();
-            async move {
-                match store.head(&path).await {
-                    Ok(_) => Ok(()),
-                    Err(object_store::Error::NotFound { .. }) => Err(Error::VersionNotFound {
-                        requested: version,
-                        reason: format!(
-                            "its {log_path} has been deleted (by vacuum, or by hand), so it cannot be restored"
-                        ),
-                    }),
-                    Err(e) => Err(Error::store(format!("checking {log_path}"), e)),
-                }
-            }
-        })
-        .buffer_unordered(16)
-        .try_collect::<Vec<()>>()
-        .await?;
-    Ok(())
 }

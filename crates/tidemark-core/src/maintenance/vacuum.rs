@@ -134,7 +134,8 @@ pub async fn vacuum(location: &TableLocation, options: VacuumOptions) -> Result<
         })
         .try_collect()
         .await?;
-    let latest = Snapshot::load(location, None).await?;
+    // Only the commits since `before` are read: no second replay of the whole log.
+    let latest = before.refresh().await?;
     features::check_maintenance_supported(latest.protocol(), Maintenance::Vacuum)?;
     // Read before the protection itself, so that a tag or pin made while the protection loads
     // shows up as a change at the first re-read.
